@@ -1,0 +1,340 @@
+//! Properties over arbitrary input: the lexer and parser never panic, tokens tile the source,
+//! node spans nest, and diagnostics point into the text.
+#![allow(clippy::unwrap_used)] // test helpers may panic
+
+mod common;
+
+use cbp_syntax::lexer::tokenize;
+use cbp_syntax::parse;
+use common::span_violations;
+use proptest::prelude::*;
+
+/// Tokens, comments and whitespace cover the source exactly, in order, without overlap.
+fn check_tiling(src: &str) -> Result<(), String> {
+    let (tokens, comments, diags) = tokenize(src);
+    let mut spans: Vec<(u32, u32)> = tokens.iter().map(|(_, s)| (s.start, s.end)).collect();
+    for w in tokens.windows(2) {
+        if w[0].1.end > w[1].1.start {
+            return Err(format!(
+                "tokens out of order or overlapping: {:?} {:?}",
+                w[0], w[1]
+            ));
+        }
+    }
+    spans.extend(comments.iter().map(|c| (c.span.start, c.span.end)));
+    spans.sort_unstable();
+    let mut at = 0usize;
+    for (start, end) in spans {
+        let (start, end) = (start as usize, end as usize);
+        if start < at {
+            return Err(format!("overlap at {start}"));
+        }
+        if end <= start {
+            return Err(format!("empty token at {start}"));
+        }
+        let gap = src
+            .get(at..start)
+            .ok_or_else(|| format!("not a char boundary: {at}..{start}"))?;
+        if !gap
+            .chars()
+            .all(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}'))
+        {
+            return Err(format!("uncovered text {gap:?} at {at}"));
+        }
+        at = end;
+    }
+    let rest = src.get(at..).ok_or("end not on a char boundary")?;
+    if !rest
+        .chars()
+        .all(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}'))
+    {
+        return Err(format!("uncovered tail {rest:?}"));
+    }
+    for d in &diags {
+        if src.get(d.primary.span.range()).is_none() {
+            return Err(format!(
+                "lexer diagnostic span {:?} not in the source",
+                d.primary.span
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_parse(src: &str) -> Result<(), String> {
+    let parsed = parse("p.cbp", src);
+    let problems = span_violations(&parsed.file, src.len());
+    if !problems.is_empty() {
+        return Err(format!("{problems:?}"));
+    }
+    for d in &parsed.diagnostics {
+        let spans = std::iter::once(d.primary.span).chain(d.secondary.iter().map(|l| l.span));
+        for span in spans {
+            if src.get(span.range()).is_none() {
+                return Err(format!("{} span {span:?} not in the source", d.code));
+            }
+        }
+        if !d.code.starts_with("E00") {
+            return Err(format!("code {} outside the syntax range", d.code));
+        }
+    }
+    Ok(())
+}
+
+/// Pieces of `.cbp` text: every kind of token plus a few broken ones.
+const PIECES: &[&str] = &[
+    "package",
+    "import",
+    "ordered",
+    "enum",
+    "record",
+    "event",
+    "incident",
+    "directive",
+    "plugin",
+    "authority",
+    "system",
+    "action",
+    "const",
+    "fn",
+    "extern",
+    "rule",
+    "report",
+    "test",
+    "on",
+    "when",
+    "let",
+    "correlate",
+    "absent",
+    "over",
+    "last",
+    "within",
+    "where",
+    "at",
+    "least",
+    "priority",
+    "then",
+    "approval",
+    "by",
+    "else",
+    "if",
+    "no",
+    "response",
+    "to",
+    "children",
+    "every",
+    "command",
+    "escalate",
+    "send",
+    "advance",
+    "expect",
+    "match",
+    "true",
+    "false",
+    "not",
+    "and",
+    "or",
+    "in",
+    "as",
+    "from",
+    "x",
+    "v",
+    "approve",
+    "reject",
+    "list",
+    "map",
+    "decision",
+    "_",
+    "42",
+    "1_000",
+    "0.85",
+    "1.5e3",
+    "30s",
+    "5min",
+    "1.5km",
+    "30m",
+    "5kmh",
+    "\"s\"",
+    "\"a\\qb\"",
+    "\"open",
+    "@pii",
+    "@unit",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    ".",
+    "..",
+    "?",
+    "??",
+    "=",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "->",
+    "=>",
+    "// c\n",
+    "/// d\n",
+    "\n",
+    "$",
+    "'q'",
+    "99999999999999999999",
+];
+
+fn soup() -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(PIECES), 0..120)
+        .prop_map(|pieces| pieces.join(" "))
+}
+
+/// A valid file with a few random edits: text deleted, or a random piece inserted.
+fn mutated() -> impl Strategy<Value = String> {
+    let base = BASE.to_owned();
+    let len = base.len();
+    proptest::collection::vec(
+        (
+            0..len,
+            0..12usize,
+            proptest::sample::select(PIECES),
+            any::<bool>(),
+        ),
+        1..4,
+    )
+    .prop_map(move |edits| {
+        let mut s = base.clone();
+        for (at, n, piece, delete) in edits {
+            let at = floor_boundary(&s, at.min(s.len()));
+            if delete {
+                let end = floor_boundary(&s, (at + n).min(s.len()));
+                s.replace_range(at..end, "");
+            } else {
+                s.insert_str(at, piece);
+            }
+        }
+        s
+    })
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+const BASE: &str = r#"/// Docs.
+package city.t
+import std.{tokenize}
+ordered enum Severity { low, medium, high }
+record R { @pii plate: string  speed: int? in 0..300  tags: list<string> }
+event e { r: R }
+plugin "p-v1" as p { name: "n", vendor: "v", version: "1.0.0", emits: [e] }
+authority officer { level: L1 approves: [fine] }
+const C: int = 1 + 2 * 3
+fn f(a: int) -> int = if a > 1 then a else match a { 0 => 1, _ => 2 }
+rule r at local {
+  on v: e from p
+  let s = v.r.speed ?? 0
+  when s > C and v.r.plate in ["a", "b"]
+  correlate k: e over last 5min within 500m where k.r.speed ?? 0 > 3 at least 2
+  approval by officer within 30min else approve
+  then { notify officer { priority: high } }
+  on approve { fine officer { amount: 1 } }
+  if no response within 20min { escalate x to district { t: tokenize(v.r.plate) } }
+}
+report rep at local every 15min to district { n: total_events() }
+test "t" { send e at 5s { r: { plate: "x", speed: 3, tags: [] } } advance 1h expect no 2 decision r { trigger: "e1" } }
+"#;
+
+proptest! {
+    // 256 cases by default; set PROPTEST_CASES for a longer run.
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let src = String::from_utf8_lossy(&bytes).into_owned();
+        check_tiling(&src).map_err(TestCaseError::fail)?;
+        check_parse(&src).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn random_ascii_never_panics(src in "[ -~\n]{0,300}") {
+        check_tiling(&src).map_err(TestCaseError::fail)?;
+        check_parse(&src).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn token_soups_never_panic(src in soup()) {
+        check_tiling(&src).map_err(TestCaseError::fail)?;
+        check_parse(&src).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn edited_files_recover(src in mutated()) {
+        check_tiling(&src).map_err(TestCaseError::fail)?;
+        check_parse(&src).map_err(TestCaseError::fail)?;
+    }
+}
+
+#[test]
+fn the_base_file_is_valid() {
+    let parsed = parse("b.cbp", BASE);
+    assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
+    check_tiling(BASE).unwrap();
+}
+
+#[test]
+fn tiling_of_the_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/parse");
+    for kind in ["ok", "err"] {
+        for entry in std::fs::read_dir(dir.join(kind)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            check_tiling(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
+
+#[test]
+fn edge_cases() {
+    for src in [
+        "",
+        "\n",
+        "}",
+        "{",
+        "((((",
+        "]]]]",
+        "\"",
+        "\\",
+        "///",
+        "@",
+        "1.",
+        ".5",
+        "1e",
+        "0x10",
+        "\u{feff}rule",
+        "é",
+        "\r\n",
+    ] {
+        check_tiling(src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        check_parse(src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+    }
+}
+
+/// Every prefix of a valid file parses without panicking (the common state while typing).
+#[test]
+fn every_prefix_parses() {
+    for end in (0..BASE.len()).filter(|&i| BASE.is_char_boundary(i)) {
+        let src = &BASE[..end];
+        check_parse(src).unwrap_or_else(|e| panic!("prefix {end}: {e}"));
+    }
+}
