@@ -22,9 +22,13 @@
 //!    `match` stay on one line (`[a, b]`, `{ a: 1, b: 2 }`) when they fit in the width and
 //!    hold no comment; otherwise they break into one element per line: list elements and
 //!    match arms end with `,`, record fields have no comma. A chain of `and`/`or` that is the
-//!    whole value of a clause, `let`, `const`, `fn` or property breaks before each `and`/`or`,
-//!    one indent level deeper, when it does not fit or holds a comment. Nothing else breaks:
-//!    a long call or a long arithmetic expression stays on one line.
+//!    whole value of a clause, `let`, `const`, `fn` or property, when it does not fit or holds
+//!    a comment, breaks before each `or` (before each `and` in a chain of only `and`), one
+//!    indent level deeper; an `and` run inside an `or` chain stays on its line unless it too
+//!    does not fit or holds a comment between its operands. A `correlate`/`absent`
+//!    clause that does not fit puts each of `over last`, `within`, `where`, `at least` on its
+//!    own line, one level deeper. Nothing else breaks: a long call or a long arithmetic
+//!    expression stays on one line.
 //! 5. **Literals** are printed from their source text (`1.50`, `1_000`, `1e3`, `"a\tb"`,
 //!    `1.5km`), so formatting never changes a value or its spelling.
 //! 6. **Comments** are never dropped and keep their order. A comment on its own line stays on
@@ -32,6 +36,7 @@
 //!    after code stays at the end of that line, one space after the code. A comment the layout
 //!    cannot keep in place (inside an expression printed on one line, or between the words of
 //!    a header) moves to its own line before the smallest enclosing element that starts a line.
+//!    Comments between imports move with the import after them when imports are sorted.
 //!
 //! The result is a fixpoint (`format(format(x)) == format(x)`), and it parses to the same tree
 //! as its input up to spans, import order and duplicate imports.

@@ -47,7 +47,7 @@ impl LexIssue {
 
 #[derive(Logos, Clone, Debug, PartialEq)]
 #[logos(extras = Vec<LexIssue>)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 pub enum Token {
     // ---- keywords ----
     #[token("package")]

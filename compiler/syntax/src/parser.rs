@@ -45,15 +45,17 @@ pub fn parse(file_name: &str, source: &str) -> Parsed {
         .map(|i| i.into_diagnostic(file_name))
         .collect();
 
-    let stream = stream::TokenStream::new(&lexed.tokens, source.len());
+    let stream = stream::TokenStream::new(&lexed.tokens, source);
     let mut ctx = build::Ctx::default();
+    if stream.too_deep.is_some() {
+        ctx.too_deep_already_reported();
+    }
     let result = grammar::FileParser::new().parse(&mut ctx, stream.iter());
 
     let mut reporter = errors::Reporter::new(file_name, source.len(), &stream);
-    if let Some(unclosed) = stream.unclosed_diagnostic(file_name) {
-        reporter.eof_reported = true;
-        diagnostics.push(unclosed);
-    }
+    let (unclosed, at_eof) = stream.unclosed_diagnostics(file_name);
+    reporter.eof_reported = at_eof;
+    diagnostics.extend(unclosed);
     let full = Span::new(0, source.len());
     let mut file = match result {
         Ok(file) => file,

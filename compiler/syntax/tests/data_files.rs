@@ -96,7 +96,7 @@ fn err_files_report_the_error_they_describe() {
         assert!(problems.is_empty(), "{name}: {problems:#?}");
         seen.insert(code.to_owned());
     }
-    let all: BTreeSet<String> = (1..=14).map(|n| format!("E{n:04}")).collect();
+    let all: BTreeSet<String> = (1..=16).map(|n| format!("E{n:04}")).collect();
     let missing: Vec<&String> = all.difference(&seen).collect();
     assert!(missing.is_empty(), "codes without an err file: {missing:?}");
 }
@@ -215,6 +215,25 @@ fn an_unclosed_rule_is_still_a_rule() {
 }
 
 #[test]
+fn a_missing_brace_does_not_swallow_the_next_items() {
+    let parsed = parse_err("43_unclosed_brace_before_next_item.cbp");
+    assert_eq!(codes(&parsed.diagnostics), ["E0015", "E0015"]);
+    let names: Vec<&str> = parsed
+        .file
+        .items
+        .iter()
+        .filter_map(|i| i.name())
+        .map(|n| n.name.as_str())
+        .collect();
+    assert_eq!(names, ["Camera", "ping", "board", "pinged", "AFTER"]);
+    assert_eq!(record_fields(&parsed, 0), ["id", "zone_name"]);
+    let r = rule(&parsed, 3);
+    assert_eq!(r.clauses.len(), 2);
+    let d = &parsed.diagnostics[0];
+    assert_eq!(d.secondary[0].message, "the next item starts here");
+}
+
+#[test]
 fn errors_after_unknown_characters_are_not_repeated() {
     let parsed = parse_err("08_unknown_character.cbp");
     assert_eq!(codes(&parsed.diagnostics), ["E0008"]);
@@ -238,4 +257,23 @@ fn diagnostics_are_readable() {
     let d = &parse_err("32_unexpected_end_of_file.cbp").diagnostics[0];
     assert_eq!(d.code, "E0002");
     assert_eq!(d.primary.message, "expected an expression");
+}
+
+#[test]
+fn item_shaped_test_steps_are_not_new_items() {
+    let src = "test \"t\" {\n    expect\naction notify { target: board }\n    expect no 2\naction notify {}\n}\n";
+    let parsed = parse("t.cbp", src);
+    assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
+    let Item::Test(t) = &parsed.file.items[0] else {
+        panic!()
+    };
+    assert_eq!(t.steps.len(), 2);
+    // Keyword variants that look like the start of an item.
+    let src = "enum E {\n    ordered\n    enum\n    rule\n    x\n    at\n    extern\n    fn\n}\n";
+    let parsed = parse("t.cbp", src);
+    assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
+    let Item::Enum(e) = &parsed.file.items[0] else {
+        panic!()
+    };
+    assert_eq!(e.variants.len(), 7);
 }

@@ -82,3 +82,58 @@ fn width_option_breaks_lists() {
         "const X = [\n  alpha,\n  beta,\n  gamma,\n]\n"
     );
 }
+
+/// A tree built by a tool has no source text: literals are printed from their values.
+#[test]
+fn trees_without_source_print_from_values() {
+    use cbp_syntax::Span;
+    use cbp_syntax::ast::*;
+    use cbp_syntax::format::{FormatOptions, format_file};
+    let span = Span::default();
+    let ident = |name: &str| Ident {
+        name: name.to_owned(),
+        span,
+    };
+    let value = Expr::List(
+        vec![
+            Expr::Float(FloatLit(2.0), span),
+            Expr::Float(FloatLit(1e20), span),
+            Expr::Quantity(QuantityLit {
+                value: FloatLit(30.0),
+                unit: "m".to_owned(),
+                span,
+            }),
+            Expr::Str(StringLit {
+                value: "a \"b\"\n".to_owned(),
+                span,
+            }),
+            Expr::Unary(UnaryOp::Neg, Box::new(Expr::Int(7, span)), span),
+        ],
+        span,
+    );
+    let file = SourceFile {
+        package: None,
+        imports: Vec::new(),
+        items: vec![Item::Const(ConstDecl {
+            docs: Docs {
+                lines: vec!["Made by a tool.".to_owned()],
+                span,
+            },
+            annotations: Vec::new(),
+            name: ident("X"),
+            ty: None,
+            value,
+            span,
+        })],
+        span,
+    };
+    let text = format_file(&file, &[], "", &FormatOptions::default());
+    assert_eq!(
+        text,
+        "/// Made by a tool.\nconst X = [2.0, 1.0e20, 30m, \"a \\\"b\\\"\\n\", -7]\n"
+    );
+    assert!(format_support::parses_cleanly(&text));
+    // The text parses back to the same tree.
+    let built = format_support::erase_spans(&format!("{file:?}"));
+    assert_eq!(format_support::tree_key(&text), built);
+}

@@ -21,7 +21,6 @@ fn every_clean_file_formats_faithfully() {
             .display()
             .to_string();
         check_formatting(&name, &source);
-        eprintln!("checked {name}");
         checked += 1;
     }
     // The formatter's own cases are always there.

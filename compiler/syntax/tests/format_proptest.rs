@@ -5,7 +5,7 @@
 mod format_support;
 
 use cbp_syntax::format::{FormatOptions, format_file};
-use cbp_syntax::lexer;
+use cbp_syntax::lexer::{self, Token};
 use format_support::{
     CORPUS, cbp_files, imports_in_order, parses_cleanly, plain_comments, tree_key,
 };
@@ -43,25 +43,31 @@ impl Rng {
 
 /// Rewrites every run of whitespace between tokens (keeping the comments in it, each still
 /// ending its line) with random spaces and newlines, and drops new `// pN` comments into some
-/// of them. Tokens that touch stay touching.
+/// of them. Tokens that touch stay touching, and a keyword that can start an item (`action`,
+/// `report`…) does not move to the start of a line: inside braces, the parser's recovery
+/// reads such a line as a new item (`expect action\nactuate {}` would look like
+/// `action actuate {}`). The formatter never starts a line that way.
 fn perturb(source: &str, seed: u64) -> String {
     let mut rng = Rng(seed | 1);
     let (tokens, comments, _) = lexer::tokenize(source);
-    let mut pieces: Vec<(u32, u32, bool)> = tokens
+    let mut pieces: Vec<(u32, u32, Option<&Token>)> = tokens
         .iter()
-        .map(|(_, s)| (s.start, s.end, false))
+        .map(|(t, s)| (s.start, s.end, Some(t)))
         .collect();
-    pieces.extend(comments.iter().map(|c| (c.span.start, c.span.end, true)));
-    pieces.sort();
+    pieces.extend(comments.iter().map(|c| (c.span.start, c.span.end, None)));
+    pieces.sort_by_key(|p| (p.0, p.1));
     let mut out = String::new();
     let mut previous: Option<(u32, bool)> = None;
     let mut added = 0;
-    for (start, end, is_comment) in pieces {
+    for (start, end, token) in pieces {
         if let Some((prev_end, prev_comment)) = previous {
-            let touching = prev_end == start;
+            let gap = source.get(prev_end as usize..start as usize).unwrap_or("");
+            let stay_on_line = !gap.contains('\n') && token.is_some_and(can_start_item);
             if prev_comment {
                 out.push('\n');
-            } else if !touching {
+            } else if stay_on_line {
+                out.push_str(if rng.below(2) == 0 { " " } else { "   " });
+            } else if !gap.is_empty() {
                 out.push_str(match rng.below(6) {
                     0 => "\n",
                     1 => "\n\n\n",
@@ -70,16 +76,38 @@ fn perturb(source: &str, seed: u64) -> String {
                     _ => " ",
                 });
             }
-            if !touching && rng.below(8) == 0 {
+            if !gap.is_empty() && !stay_on_line && rng.below(8) == 0 {
                 out.push_str(&format!("// p{added}\n"));
                 added += 1;
             }
         }
         out.push_str(source.get(start as usize..end as usize).unwrap_or(""));
-        previous = Some((end, is_comment));
+        previous = Some((end, token.is_none()));
     }
     out.push('\n');
     out
+}
+
+fn can_start_item(token: &Token) -> bool {
+    use Token::*;
+    matches!(
+        token,
+        Rule | Report
+            | Record
+            | Event
+            | Incident
+            | Directive
+            | Authority
+            | System
+            | Action
+            | Enum
+            | Ordered
+            | Extern
+            | Const
+            | Fn
+            | Test
+            | Plugin
+    )
 }
 
 /// Formats with `options`, or `None` when the source has syntax errors.
@@ -155,6 +183,30 @@ proptest! {
         let input = perturb(source, seed);
         check(name, source, &input, &FormatOptions::default())?;
         check(name, source, &input, &FormatOptions { max_width: width, indent: 4 })?;
+    }
+
+    /// `format_file` on a broken tree (a token cut out of a file) never panics and keeps
+    /// every comment.
+    #[test]
+    fn broken_trees_format_without_panicking(index in any::<usize>(), cut in any::<usize>()) {
+        let files = corpus();
+        prop_assume!(!files.is_empty());
+        let (_, source) = &files[index % files.len()];
+        let (tokens, _, _) = lexer::tokenize(source);
+        prop_assume!(!tokens.is_empty());
+        let span = tokens[cut % tokens.len()].1;
+        let broken = format!("{}{}", &source[..span.start as usize], &source[span.end as usize..]);
+        let parsed = cbp_syntax::parse("broken.cbp", &broken);
+        let formatted =
+            format_file(&parsed.file, &parsed.comments, &broken, &FormatOptions::default());
+        let mut before = plain_comments(&broken);
+        let mut after: Vec<String> = plain_comments(&formatted);
+        before.sort();
+        after.sort();
+        // Error nodes are printed from their source text, which may hold comments too.
+        for comment in &before {
+            prop_assert!(after.contains(comment), "lost {}:\n{}", comment, formatted);
+        }
     }
 
     #[test]

@@ -106,6 +106,18 @@ fn integer_overflow_is_a_diagnostic() {
 }
 
 #[test]
+fn float_overflow_is_a_diagnostic() {
+    let (tokens, _, diags) = tokenize("1e999 2e400km 1.5");
+    assert_eq!(tokens[0].0, Token::Float(0.0));
+    assert_eq!(tokens[1].0, q(0.0, "km"));
+    assert_eq!(
+        diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["E0016", "E0016"]
+    );
+    assert_eq!(diags[1].primary.span.range(), 6..11);
+}
+
+#[test]
 fn strings_and_escapes() {
     assert_eq!(
         kinds(r#""a\"b\\c\nd\te\u{1F600}""#),
@@ -204,4 +216,10 @@ fn unknown_characters_merge_into_one_error() {
             .unwrap_or("")
             .contains("terminator")
     );
+}
+
+#[test]
+fn a_byte_order_mark_is_whitespace() {
+    assert_eq!(kinds("\u{feff}rule"), vec![Token::Rule]);
+    assert!(codes("\u{feff}rule").is_empty());
 }

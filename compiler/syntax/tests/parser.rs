@@ -131,6 +131,11 @@ fn chained_comparison_is_reported_but_parsed() {
         codes(&parse("t.cbp", "const X = a == b in c").diagnostics),
         ["E0005"]
     );
+    // A long chain is reported once.
+    assert_eq!(
+        codes(&parse("t.cbp", "const X = a < b < c < d < e").diagnostics),
+        ["E0005"]
+    );
 }
 
 #[test]

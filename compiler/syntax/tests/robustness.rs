@@ -37,7 +37,7 @@ fn check_tiling(src: &str) -> Result<(), String> {
             .ok_or_else(|| format!("not a char boundary: {at}..{start}"))?;
         if !gap
             .chars()
-            .all(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}'))
+            .all(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}' | '\u{feff}'))
         {
             return Err(format!("uncovered text {gap:?} at {at}"));
         }
@@ -46,7 +46,7 @@ fn check_tiling(src: &str) -> Result<(), String> {
     let rest = src.get(at..).ok_or("end not on a char boundary")?;
     if !rest
         .chars()
-        .all(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}'))
+        .all(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}' | '\u{feff}'))
     {
         return Err(format!("uncovered tail {rest:?}"));
     }
@@ -336,5 +336,54 @@ fn every_prefix_parses() {
     for end in (0..BASE.len()).filter(|&i| BASE.is_char_boundary(i)) {
         let src = &BASE[..end];
         check_parse(src).unwrap_or_else(|e| panic!("prefix {end}: {e}"));
+    }
+}
+
+/// Pathological nesting and error floods finish quickly: error recovery scans the parser's
+/// stack, so the stack must stay shallow whatever the input.
+#[test]
+fn adversarial_inputs_finish_quickly() {
+    let cases = [
+        format!("const X = {} }}", "-".repeat(50_000)),
+        format!("const X = {}{}", "(".repeat(50_000), "}".repeat(2_000)),
+        format!("const X = {}}} }} }}", "if a then ".repeat(20_000)),
+        format!(
+            "const X = if a then 1 {} }}",
+            "else if a then 1 ".repeat(20_000)
+        ),
+        format!(
+            "const X = {}{}",
+            "{a: ".repeat(50_000),
+            "} ] ) ".repeat(100)
+        ),
+        format!(
+            "const X = {}{}",
+            "match x { a => ".repeat(20_000),
+            ") ".repeat(1_000)
+        ),
+        format!("rule r at local {{ when {} ) ) ) }}", "not ".repeat(50_000)),
+        format!("const X = a{} )", ".b".repeat(50_000)),
+        format!(
+            "rule r at local {{ {} }}",
+            "x y ( { [ ] } ) , ".repeat(5_000)
+        ),
+        "rule r at local { when ".repeat(10_000),
+        format!("const X = {}1", "a < ".repeat(20_000)),
+        "const X = f(".repeat(20_000),
+        format!("const X = {}}}", "[1, ".repeat(50_000)),
+        format!("record R {{ {} }}", "x: list<".repeat(20_000)),
+        format!("const X: int{} = 1", " ?".repeat(50_000)),
+    ];
+    for src in &cases {
+        let start = std::time::Instant::now();
+        let parsed = parse("a.cbp", src);
+        let elapsed = start.elapsed();
+        assert!(!parsed.diagnostics.is_empty());
+        assert!(
+            elapsed < std::time::Duration::from_secs(5),
+            "{elapsed:?} for {}…",
+            &src[..40.min(src.len())]
+        );
+        check_parse(src).unwrap();
     }
 }

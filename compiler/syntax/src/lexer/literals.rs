@@ -46,8 +46,25 @@ fn parse_float(text: &str) -> f64 {
     digits.parse::<f64>().unwrap_or(0.0)
 }
 
+/// The value of a float literal; one too large for an `f64` is reported (E0016) and read as 0.
+fn finite(lex: &mut Lexer<Token>, value: f64, span: Span) -> f64 {
+    if value.is_finite() {
+        return value;
+    }
+    lex.extras.push(LexIssue {
+        code: "E0016",
+        span,
+        message: "number literal is too large".to_owned(),
+        label: "does not fit in a 64-bit float".to_owned(),
+        help: Some("write a smaller number or a larger unit".to_owned()),
+    });
+    0.0
+}
+
 pub(super) fn float(lex: &mut Lexer<Token>) -> f64 {
-    parse_float(lex.slice())
+    let value = parse_float(lex.slice());
+    let span = span_of(lex);
+    finite(lex, value, span)
 }
 
 /// Length of the numeric prefix of a quantity: digits, an optional fraction, an optional
@@ -80,10 +97,11 @@ pub(super) fn quantity(lex: &mut Lexer<Token>) -> Quantity {
     let text = lex.slice();
     let split = number_len(text);
     let (number, unit) = text.split_at(split);
+    let r = lex.span();
     let value = parse_float(number);
+    let value = finite(lex, value, Span::new(r.start, r.start + split));
     let unit = unit.to_owned();
     if !UNITS.contains(&unit.as_str()) {
-        let r = lex.span();
         let span = Span::new(r.start + split, r.end);
         lex.extras.push(LexIssue {
             code: "E0009",

@@ -54,6 +54,11 @@ impl Ctx {
         });
     }
 
+    /// The token stream already reported E0013; report it at most once per file.
+    pub fn too_deep_already_reported(&mut self) {
+        self.too_deep_reported = true;
+    }
+
     fn too_deep(&mut self, span: Span) {
         if !self.too_deep_reported {
             self.too_deep_reported = true;
@@ -343,8 +348,10 @@ fn is_comparison(op: BinaryOp) -> bool {
 
 /// A comparison; `a < b < c` is parsed (left-nested) but reported: comparisons do not chain.
 pub fn comparison(ctx: &mut Ctx, op: BinaryOp, a: Ex, b: Ex, span: Span) -> Ex {
-    if let Expr::Binary(inner, _, _, _) = &a.0
+    // Report a chain once, at its second operator, not at every operator after that.
+    if let Expr::Binary(inner, first, _, _) = &a.0
         && is_comparison(*inner)
+        && !matches!(&**first, Expr::Binary(op, ..) if is_comparison(*op))
     {
         ctx.issue(
             "E0005",

@@ -48,6 +48,8 @@ impl<'a> Reporter<'a> {
             self.report_eof(expected);
             return;
         };
+        // A synthetic closer before a new item: E0015 already says the delimiter is open.
+        let synthetic = start == end;
         let index = self.stream.index_at(*start);
         let resume = index + dropped.len();
         let last_dropped_end = dropped.last().map_or(*end, |t| t.2);
@@ -62,7 +64,7 @@ impl<'a> Reporter<'a> {
                 .copied()
                 .unwrap_or(false);
         self.resume = Some(resume);
-        if cascade {
+        if cascade || synthetic {
             return;
         }
         let span = Span::new(*start, *end);
@@ -133,6 +135,10 @@ fn summarize(expected: &[String]) -> Vec<String> {
     let has = |t: &str| expected.iter().any(|e| e == t);
     let mut out: Vec<String> = Vec::new();
     let mut skip: Vec<&str> = Vec::new();
+    // The outcome after `approval … else` or `on`: an identifier that must be one of these.
+    if expected.len() == 2 && has("IDENT") && has("\"escalate\"") {
+        return vec!["`approve`, `reject` or `escalate`".to_owned()];
+    }
     // An expression can start here.
     if has("INT") && has("STRING") && has("\"(\"") && has("\"[\"") {
         out.push("an expression".to_owned());
