@@ -43,6 +43,9 @@ pub struct Cx<'a> {
     pub diags: Vec<LocDiag>,
     pub used: HashSet<Arc<str>>,
     pub locals: Vec<Local>,
+    /// Set when the parser lost part of the item (say, its trigger): unknown plain names are
+    /// then probably bindings it lost, and are not reported.
+    pub quiet_unknown_names: bool,
 }
 
 pub fn err_expr(span: Span) -> hir::Expr {
@@ -70,7 +73,9 @@ pub fn assignable(actual: &Ty, expected: &Ty) -> bool {
 
 /// `a message type` → `message type`.
 fn noun(what: &str) -> &str {
-    what.strip_prefix("a ").or_else(|| what.strip_prefix("an ")).unwrap_or(what)
+    what.strip_prefix("a ")
+        .or_else(|| what.strip_prefix("an "))
+        .unwrap_or(what)
 }
 
 fn unit_name(t: &Ty) -> Option<&'static str> {
@@ -91,6 +96,7 @@ impl<'a> Cx<'a> {
             diags: Vec::new(),
             used: HashSet::new(),
             locals: Vec::new(),
+            quiet_unknown_names: false,
         }
     }
 
@@ -430,19 +436,27 @@ impl<'a> Cx<'a> {
             segments: vec![i.clone()],
             span: i.span,
         };
-        if let PathRes::Item(id, _) = self.resolve(&path)
-            && let Some(sig) = self.table.get(&id)
+        let item = match self.resolve(&path) {
+            PathRes::Item(id, _) => self.table.get(&id).cloned(),
+            _ => None,
+        };
+        if let Some(sig) = &item
+            && let SigKind::Const { ty, .. } = &sig.kind
         {
-            if let SigKind::Const { ty, .. } = &sig.kind {
-                return (
-                    hir::Expr {
-                        kind: ExprKind::Const(id.clone()),
-                        ty: ty.clone(),
-                        span: i.span,
-                    },
-                    None,
-                );
-            }
+            return (
+                hir::Expr {
+                    kind: ExprKind::Const(sig.id.clone()),
+                    ty: ty.clone(),
+                    span: i.span,
+                },
+                None,
+            );
+        }
+        // A variant named like a non-value item (`dispatch` is a SystemKind and an action).
+        if let Some(x) = self.variant(i, expected) {
+            return (x, None);
+        }
+        if let Some(sig) = item {
             let d = LocDiag::error(
                 "E0109",
                 self.at(i.span),
@@ -453,8 +467,8 @@ impl<'a> Cx<'a> {
             self.push(d);
             return (err_expr(i.span), None);
         }
-        if let Some(x) = self.variant(i, expected) {
-            return (x, None);
+        if self.quiet_unknown_names {
+            return (err_expr(i.span), None);
         }
         let table = self.table;
         let mut cands: Vec<&str> = self.locals.iter().map(|l| &*l.name).collect();
@@ -702,8 +716,13 @@ impl<'a> Cx<'a> {
     fn needs_context(&self, e: &Expr) -> bool {
         match e {
             Expr::Name(i) => {
+                let is_const = self
+                    .scope
+                    .lookup(&self.table.names, &i.name)
+                    .and_then(|(id, _)| self.table.get(&id))
+                    .is_some_and(|s| s.tag == Tag::Const);
                 self.local(&i.name).is_none()
-                    && self.scope.lookup(&self.table.names, &i.name).is_none()
+                    && !is_const
                     && self.table.variant_owners.contains_key(i.name.as_str())
             }
             Expr::Quantity(q) => q.unit == "m",
@@ -1519,6 +1538,21 @@ impl<'a> Cx<'a> {
             return ret.clone();
         };
         let t = &first.ty;
+        if let Ty::Optional(_) = t {
+            let d = LocDiag::error(
+                "E0204",
+                self.at(first.span),
+                format!("optional value passed to `{name}` without `??`"),
+            )
+            .label(format!("this is `{t}`, which may be absent"))
+            .help("give a default first: `x ?? []`");
+            self.push(d);
+            return if ret.is_unknown() {
+                Ty::Error
+            } else {
+                ret.clone()
+            };
+        }
         if t.is_unknown() {
             return if ret.is_unknown() {
                 Ty::Error

@@ -155,6 +155,38 @@ impl Compiler {
     pub fn take_query_log(&mut self) -> Vec<String> {
         self.db.take_query_log()
     }
+
+    /// Where an item's name is declared (for "go to definition").
+    pub fn item_location(&self, id: &hir::ItemId) -> Option<Label> {
+        let table = queries::item_table(&self.db, self.workspace);
+        let sig = table.get(id)?;
+        let d = diag::LocDiag::error("", sig.loc, "");
+        Some(queries::resolve(&self.db, &d).primary)
+    }
+
+    /// The doc comment of an item (for hover), when it has one.
+    pub fn item_docs(&self, id: &hir::ItemId) -> Option<String> {
+        let table = queries::item_table(&self.db, self.workspace);
+        let loc = table.get(id)?.loc;
+        let parsed = queries::parse_file(&self.db, loc.file);
+        let item = parsed.ast.items.get(loc.item? as usize)?;
+        let docs = match item {
+            cbp_syntax::ast::Item::Enum(i) => &i.docs,
+            cbp_syntax::ast::Item::Record(i) => &i.docs,
+            cbp_syntax::ast::Item::Message(i) => &i.docs,
+            cbp_syntax::ast::Item::Plugin(i) => &i.docs,
+            cbp_syntax::ast::Item::Authority(i) => &i.docs,
+            cbp_syntax::ast::Item::System(i) => &i.docs,
+            cbp_syntax::ast::Item::Action(i) => &i.docs,
+            cbp_syntax::ast::Item::Const(i) => &i.docs,
+            cbp_syntax::ast::Item::Fn(i) => &i.docs,
+            cbp_syntax::ast::Item::Rule(i) => &i.docs,
+            cbp_syntax::ast::Item::Report(i) => &i.docs,
+            cbp_syntax::ast::Item::Test(i) => &i.docs,
+            cbp_syntax::ast::Item::Error(_) => return None,
+        };
+        (!docs.is_empty()).then(|| docs.text())
+    }
 }
 
 fn sort(ds: &mut [Diagnostic]) {
@@ -166,4 +198,162 @@ fn sort(ds: &mut [Diagnostic]) {
             &b.message,
         ))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hir::{Clause, ExprKind, ItemKind, Ty};
+
+    const FLOOD: &str = r#"
+package city
+event flood_warning { water_level_cm: int }
+event traffic_status { road_id: string }
+incident major_flood { roads: list<string> }
+system pumps { layer: local  kind: actuator }
+rule deep at local {
+    on f: flood_warning
+    when f.severity >= high
+    correlate jams: traffic_status over last 5m within 500m
+    let roads = jams.road_id
+    then {
+        actuate pumps { rate: 2 }
+        escalate major_flood to district { roads: roads }
+    }
+}
+"#;
+
+    fn rule(c: &Compiler, name: &str) -> hir::Rule {
+        let program = c.checked_program();
+        assert!(!program.has_errors);
+        program
+            .items
+            .iter()
+            .find_map(|i| match (&i.id, &i.kind) {
+                (Some(id), ItemKind::Rule(r)) if &*id.name == name => Some(r.clone()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn hir_resolves_names_and_types() {
+        let mut c = Compiler::new();
+        c.set_file("flood.cbp", FLOOD.to_owned());
+        let r = rule(&c, "deep");
+        assert_eq!(r.layer, hir::Layer::Local);
+        assert_eq!(r.trigger.message, hir::ItemId::new("city", "flood_warning"));
+        let Clause::When(cond) = &r.clauses[0] else {
+            panic!("{:?}", r.clauses[0])
+        };
+        assert_eq!(cond.ty, Ty::Bool);
+        let ExprKind::Binary(_, lhs, rhs) = &cond.kind else {
+            panic!()
+        };
+        assert!(matches!(&lhs.kind, ExprKind::Field { envelope: true, .. }));
+        // `high` resolved by the expected type: Severity, index 2.
+        assert!(
+            matches!(&rhs.kind, ExprKind::Variant(id, v, 2) if &*id.name == "Severity" && &**v == "high")
+        );
+        let Clause::Correlate(k) = &r.clauses[1] else {
+            panic!()
+        };
+        assert_eq!(k.window_ms, 300_000);
+        let radius = k.radius.as_ref().unwrap();
+        assert!(
+            matches!(radius.kind, ExprKind::Distance(m) if m.0 == 500.0),
+            "m is metres here"
+        );
+        let Clause::Let { value, .. } = &r.clauses[2] else {
+            panic!()
+        };
+        assert_eq!(
+            value.ty,
+            Ty::List(Box::new(Ty::String)),
+            "field access maps over the list"
+        );
+        assert!(matches!(
+            value.kind,
+            ExprKind::Field {
+                over_list: true,
+                ..
+            }
+        ));
+        assert_eq!(r.then.len(), 2);
+        assert!(matches!(
+            &r.then[1],
+            hir::Action::Escalate {
+                to: hir::Layer::District,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn items_carry_their_file_and_offset() {
+        let mut c = Compiler::new();
+        c.set_file("flood.cbp", FLOOD.to_owned());
+        let program = c.checked_program();
+        let item = program
+            .items
+            .iter()
+            .find(|i| i.file == "flood.cbp")
+            .unwrap();
+        assert_eq!(
+            &FLOOD[item.offset as usize..item.offset as usize + 5],
+            "event"
+        );
+    }
+
+    #[test]
+    fn diagnostics_point_into_the_right_file_after_edits() {
+        let mut c = Compiler::new();
+        c.set_file("flood.cbp", FLOOD.replace("> = high", ""));
+        c.set_file(
+            "flood.cbp",
+            format!("\n\n{}", FLOOD.replace("within 500m", "within 5min")),
+        );
+        let ds = c.file_diagnostics("flood.cbp");
+        assert_eq!(ds.len(), 1, "{ds:?}");
+        assert_eq!(ds[0].code, "E0304");
+        let src = c.source("flood.cbp").unwrap();
+        assert_eq!(&src[ds[0].primary.span.range()], "5min");
+    }
+
+    #[test]
+    fn std_files_are_visible_and_clean() {
+        let c = Compiler::new();
+        assert!(c.paths().iter().all(|p| p.starts_with("std/")));
+        assert!(c.source("std/privacy.cbp").unwrap().contains("tokenize"));
+        assert!(c.diagnostics().is_empty());
+    }
+
+    #[test]
+    fn compiler_can_move_to_another_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Compiler>();
+    }
+
+    #[test]
+    fn items_can_be_located_and_documented() {
+        let c = Compiler::new();
+        let id = hir::ItemId::new("std", "tokenize");
+        let at = c.item_location(&id).unwrap();
+        assert_eq!(at.file, "std/privacy.cbp");
+        let src = c.source(&at.file).unwrap();
+        assert_eq!(&src[at.span.range()], "tokenize");
+        assert!(c.item_docs(&id).unwrap().contains("token"));
+    }
+
+    #[test]
+    fn set_file_with_same_text_keeps_results() {
+        let mut c = Compiler::new();
+        c.set_file("flood.cbp", FLOOD.to_owned());
+        let _ = c.diagnostics();
+        c.enable_query_log();
+        c.take_query_log();
+        c.set_file("flood.cbp", FLOOD.to_owned());
+        let _ = c.diagnostics();
+        assert!(c.take_query_log().is_empty());
+    }
 }

@@ -253,6 +253,9 @@ pub fn file_diagnostics(
         local.extend(checked.diags.iter());
         used.extend(checked.used_imports.iter().cloned());
     }
+    if let Some(sig_used) = table.used_imports.get(&file) {
+        used.extend(sig_used.iter().cloned());
+    }
     local.extend(table.diags.iter().filter(|d| d.primary.file == file));
     local.extend(
         program_lints(db, ws)
@@ -261,6 +264,21 @@ pub fn file_diagnostics(
     );
     out.extend(local.into_iter().map(|d| resolve(db, d)));
     out.extend(import_diagnostics(path, &parsed.ast, table, &used));
+    if let Some(pkg) = &parsed.ast.package
+        && !is_std_file(path)
+        && pkg.path.segments.first().is_some_and(|s| s.name == STD)
+    {
+        out.push(
+            Diagnostic::error(
+                "E0115",
+                path,
+                pkg.path.span,
+                "package `std` is reserved for the standard library",
+            )
+            .with_label("only the embedded standard library may declare it")
+            .with_help("choose another package name; std is always available without import"),
+        );
+    }
     out.sort_by(|a, b| (a.primary.span.start, a.code).cmp(&(b.primary.span.start, b.code)));
     out
 }
@@ -338,7 +356,7 @@ fn import_diagnostics(
                                 .unwrap_or_default();
                             cands.sort_unstable();
                             let mut d = Diagnostic::error(
-                                "E0105",
+                                "E0101",
                                 path,
                                 n.span,
                                 format!("package `{pkg}` has no item `{}`", n.name),

@@ -36,7 +36,13 @@ pub fn check_rule(cx: &mut Cx<'_>, r: &ast::RuleDecl) -> Option<hir::Rule> {
             }
         })
         .collect();
+    // A clause the parser could not read may have been the trigger: say nothing more.
+    let broken = r.clauses.iter().any(|c| matches!(c, RuleClause::Error(_)));
     let trigger = match ons.as_slice() {
+        [] if broken => {
+            cx.quiet_unknown_names = true;
+            None
+        }
         [] => {
             cx.push(
                 LocDiag::error(

@@ -9,6 +9,7 @@ use crate::scope::{ImportSig, Names, PathRes, STD, Scope};
 use crate::suggest::did_you_mean;
 use cbp_syntax::Span;
 use cbp_syntax::ast::{self, Expr, FloatLit, Item, MessageKind, TypeExpr};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -164,6 +165,8 @@ pub struct Table {
     /// For records and messages holding personal data somewhere inside: the path of the first
     /// `@pii` field (`vehicle_data.license_plate`) and its declaration.
     pub pii_paths: HashMap<ItemId, (String, Loc)>,
+    /// Per file, the imports its signatures (field and parameter types) use.
+    pub used_imports: HashMap<SourceFile, HashSet<Arc<str>>>,
     pub diags: Vec<LocDiag>,
 }
 
@@ -266,6 +269,8 @@ pub struct TypeResolver<'a> {
     pub names: &'a Names,
     pub tags: &'a HashMap<ItemId, Tag>,
     pub scope: &'a Scope,
+    /// Imports the resolved types went through (for unused-import warnings).
+    pub used: RefCell<HashSet<Arc<str>>>,
 }
 
 impl TypeResolver<'_> {
@@ -306,10 +311,17 @@ impl TypeResolver<'_> {
                     }
                 }
                 match self.scope.resolve_path(self.names, &segs) {
-                    PathRes::Item(id, _) => match self.tags.get(&id) {
-                        Some(Tag::Enum) => Ty::Enum(id),
-                        Some(Tag::Record) => Ty::Record(id),
-                        Some(Tag::Message(_)) => Ty::Message(id),
+                    PathRes::Item(id, via) => match self.tags.get(&id) {
+                        Some(tag @ (Tag::Enum | Tag::Record | Tag::Message(_))) => {
+                            if let Some(via) = via {
+                                self.used.borrow_mut().insert(via);
+                            }
+                            match tag {
+                                Tag::Enum => Ty::Enum(id),
+                                Tag::Record => Ty::Record(id),
+                                _ => Ty::Message(id),
+                            }
+                        }
                         Some(tag) => {
                             diags.push(
                                 LocDiag::error(
@@ -431,6 +443,7 @@ pub fn build(files: &[(SourceFile, Arc<FileSig>, bool)]) -> Table {
             names: &table.names,
             tags: &tags,
             scope,
+            used: RefCell::default(),
         };
         let loc = Loc {
             file: e.file,
@@ -438,6 +451,10 @@ pub fn build(files: &[(SourceFile, Arc<FileSig>, bool)]) -> Table {
             span: Span::default(),
         };
         let kind = signature(e, &resolver, loc, &mut diags);
+        let used = resolver.used.into_inner();
+        if !used.is_empty() {
+            table.used_imports.entry(e.file).or_default().extend(used);
+        }
         let Some(tag) = tags.get(&e.id).copied() else {
             continue;
         };
@@ -561,6 +578,8 @@ fn signature(e: &Entry<'_>, r: &TypeResolver<'_>, loc: Loc, diags: &mut Vec<LocD
                 Some(t) => r.resolve(t, loc, false, diags),
                 None => match literal_type(&d.value) {
                     Some(t) => t,
+                    // `30m`: the body check reports the ambiguous unit (E0302).
+                    None if is_metre_or_minute(&d.value) => Ty::Error,
                     None => {
                         diags.push(
                             LocDiag::error(
@@ -850,5 +869,13 @@ pub fn duration_literal_ms(e: &Expr) -> Option<i64> {
         }
         Expr::Paren(x, _) => duration_literal_ms(x),
         _ => None,
+    }
+}
+
+fn is_metre_or_minute(e: &Expr) -> bool {
+    match e {
+        Expr::Quantity(q) => q.unit == "m",
+        Expr::Paren(x, _) | Expr::Unary(_, x, _) => is_metre_or_minute(x),
+        _ => false,
     }
 }

@@ -118,7 +118,11 @@ fn dump() {
         if !together {
             c = Compiler::new();
         }
-        let name = p.rsplit('/').next().unwrap_or(p);
+        let name = if together {
+            p
+        } else {
+            p.rsplit('/').next().unwrap_or(p)
+        };
         c.set_file(name, std::fs::read_to_string(p).unwrap());
         if !together {
             println!("{}", render(&c));
@@ -127,4 +131,29 @@ fn dump() {
     if together {
         println!("{}", render(&c));
     }
+}
+
+/// The repository's policies and language examples use std by exactly these names.
+#[test]
+fn repository_policies_check_clean() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut c = Compiler::new();
+    for dir in ["policies", "examples/language"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "cbp") {
+                let name = format!("{dir}/{}", p.file_name().unwrap().to_string_lossy());
+                c.set_file(&name, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    let errors: Vec<_> = c
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{}", render(&c));
 }

@@ -9,9 +9,15 @@ use std::path::PathBuf;
 
 fn ok_files() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/check/ok");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     paths.sort();
-    paths.into_iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+    paths
+        .into_iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 #[derive(Clone, Debug)]
@@ -66,5 +72,31 @@ proptest! {
         // Incremental path: restore the original; it checks clean again.
         c.set_file("fuzz.cbp", original.clone());
         prop_assert!(c.diagnostics().is_empty());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Incremental results equal from-scratch results after any sequence of edits.
+    #[test]
+    fn incremental_equals_from_scratch(which in any::<usize>(), edits in prop::collection::vec(edit(), 1..8)) {
+        let files = ok_files();
+        let other = &files[(which + 1) % files.len()];
+        let mut text = files[which % files.len()].clone();
+        let mut inc = Compiler::new();
+        inc.set_file("other.cbp", other.clone());
+        inc.set_file("fuzz.cbp", text.clone());
+        let _ = inc.diagnostics();
+        for e in &edits {
+            text = apply(&text, std::slice::from_ref(e));
+            inc.set_file("fuzz.cbp", text.clone());
+            let _ = inc.diagnostics();
+        }
+        let mut fresh = Compiler::new();
+        fresh.set_file("other.cbp", other.clone());
+        fresh.set_file("fuzz.cbp", text);
+        prop_assert_eq!(inc.diagnostics(), fresh.diagnostics());
+        prop_assert_eq!(inc.checked_program(), fresh.checked_program());
     }
 }
