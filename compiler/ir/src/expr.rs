@@ -105,7 +105,8 @@ pub enum Node {
     Present { row: RowRef, slot: u32 },
     /// A flattened nested record of a row, as a record value.
     LoadRecord { row: RowRef, presence: u32, record: RecordId },
-    /// An object (list, map) of a row; null when its presence bit is clear.
+    /// An object (list, map) of a row; null when its presence bit is clear. `ty` is the
+    /// field's type without `?`.
     LoadObject { row: RowRef, presence: u32, index: u32, ty: Ty },
     /// A whole row, as a message value.
     RowValue { row: RowRef, message: MessageId },
@@ -131,6 +132,7 @@ pub enum Node {
     If { cond: NodeId, then: NodeId, otherwise: NodeId },
     /// `item in list`, comparing as `elem`.
     In { item: NodeId, list: NodeId, elem: Ty },
+    /// A list literal; `ty` is the list's type (`list<T>`), not the element's.
     List { items: Vec<NodeId>, ty: Ty },
     Record { record: RecordId, fields: Vec<NodeId> },
     /// A field of a record or message value, by name.
@@ -174,5 +176,49 @@ impl GraphBuilder {
 
     pub fn finish(self) -> Vec<Node> {
         self.nodes
+    }
+}
+
+impl Node {
+    /// The nodes this one reads, in operand order.
+    pub fn operands(&self) -> Vec<NodeId> {
+        match self {
+            Node::Lit(_)
+            | Node::Load { .. }
+            | Node::Present { .. }
+            | Node::LoadRecord { .. }
+            | Node::LoadObject { .. }
+            | Node::RowValue { .. }
+            | Node::Local(_)
+            | Node::Matches(_)
+            | Node::Aggregate(_) => Vec::new(),
+            Node::Not(x) | Node::IntToFloat(x) => vec![*x],
+            Node::Neg { value, .. } => vec![*value],
+            Node::Arith { lhs, rhs, .. } | Node::Cmp { lhs, rhs, .. } => vec![*lhs, *rhs],
+            Node::And(a, b) | Node::Or(a, b) => vec![*a, *b],
+            Node::Coalesce { value, default } => vec![*value, *default],
+            Node::If { cond, then, otherwise } => vec![*cond, *then, *otherwise],
+            Node::In { item, list, .. } => vec![*item, *list],
+            Node::List { items, .. } => items.clone(),
+            Node::Record { fields, .. } => fields.clone(),
+            Node::GetField { base, .. } => vec![*base],
+            Node::MapField { list, .. } => vec![*list],
+            Node::Call { args, .. } => args.clone(),
+        }
+    }
+
+    /// Reads the rule's evaluation frame (`Local`, `Matches`) or the correlation candidate
+    /// directly; see [`crate::Program::frame_dependent`].
+    pub fn reads_frame(&self) -> bool {
+        matches!(
+            self,
+            Node::Local(_)
+                | Node::Matches(_)
+                | Node::Load { row: RowRef::Candidate, .. }
+                | Node::Present { row: RowRef::Candidate, .. }
+                | Node::LoadRecord { row: RowRef::Candidate, .. }
+                | Node::LoadObject { row: RowRef::Candidate, .. }
+                | Node::RowValue { row: RowRef::Candidate, .. }
+        )
     }
 }

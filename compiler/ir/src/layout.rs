@@ -19,6 +19,10 @@ pub mod envelope {
     pub const CONFIDENCE: u32 = 9;
     /// Object index (not a slot) of the `metadata` map.
     pub const METADATA_OBJECT: u32 = 0;
+    /// Presence slot of `metadata`. It has no slot of its own: `metadata` is always there (an
+    /// input without it decodes as `{}`), so its presence is that of `event_id`, which every
+    /// message has.
+    pub const METADATA_PRESENCE: u32 = EVENT_ID;
     /// Slots used by the envelope; payload slots start here.
     pub const SLOTS: u32 = 10;
     /// Objects used by the envelope; payload objects start here.

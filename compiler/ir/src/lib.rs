@@ -20,11 +20,15 @@
 //!
 //! `print` renders a program as text (`cbpc compile --emit ir`); the text is stable and
 //! snapshot-tested.
+//! [`bundle`] writes and reads the bundle file: the program as canonical JSON under a header
+//! with its SHA-256, checked on load.
 
+pub mod bundle;
 pub mod expr;
 pub mod layout;
 pub mod print;
 pub mod program;
+pub mod time;
 pub mod types;
 pub mod value;
 

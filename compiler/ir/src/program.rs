@@ -5,7 +5,7 @@ use crate::layout::MessageLayout;
 use crate::types::{MessageId, Ty};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Program {
     pub format_version: u32,
     /// Hex digest of the policy sources (paths and texts, in path order).
@@ -22,6 +22,10 @@ pub struct Program {
     pub reports: Vec<Report>,
     pub tests: Vec<Test>,
     pub dispatch: Dispatch,
+    /// Size of the node graph as lowered, before constant folding and dead-node removal
+    /// (`nodes.len()` is the size after); for the printer's header. 0 when unknown.
+    #[serde(default)]
+    pub nodes_before_folding: u32,
 }
 
 impl Program {
@@ -35,6 +39,21 @@ impl Program {
 
     pub fn message_by_name(&self, name: &str) -> Option<&MessageLayout> {
         self.messages.iter().find(|m| m.name == name)
+    }
+
+    /// For every node, whether its value depends on more than the trigger: on a rule's frame
+    /// (`Local`, `Matches`) or on a correlation candidate. `Local(0)` of two rules is one
+    /// node (hash-consing) with a different value in each rule, so only nodes that are not
+    /// frame-dependent may be cached per event across rules; the others per rule evaluation
+    /// (and, under a correlation filter, per candidate).
+    pub fn frame_dependent(&self) -> Vec<bool> {
+        let mut out: Vec<bool> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let dep = node.reads_frame()
+                || node.operands().iter().any(|o| out.get(o.0 as usize).copied().unwrap_or(true));
+            out.push(dep);
+        }
+        out
     }
 }
 
