@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 pub fn check_item(table: &Table, scope: &Scope, here: Loc, is_std: bool, item: &Item) -> ItemCheck {
-    let _ = is_std;
     let mut cx = Cx::new(table, scope, here);
+    crate::annotations::check(&mut cx, item, is_std);
     let id = item.name().map(|n| ItemId::new(&scope.package, &n.name));
     // Items that lost a duplicate-name clash are not checked against the winner's signature.
     let sig = id
@@ -86,6 +86,8 @@ fn check_const(cx: &mut Cx<'_>, c: &ast::ConstDecl, sig: &SigKind) -> Option<hir
     let SigKind::Const { ty, .. } = sig else {
         return None;
     };
+    // The signature reported an untyped constant it could not type; one report is enough.
+    cx.quiet_ambiguous_m = c.ty.is_none() && ty.is_unknown();
     let (value, _) = cx.expect(&c.value, ty);
     Some(hir::Const {
         ty: ty.clone(),
@@ -286,7 +288,7 @@ fn check_test(cx: &mut Cx<'_>, t: &ast::TestDecl) -> hir::Test {
     for s in &t.steps {
         match s {
             ast::TestStep::Send(x) => {
-                let Some(id) = cx.resolve_kind(&x.message, "a message type", &|t| {
+                let Some(id) = cx.resolve_kind(&x.message, "message type", &|t| {
                     matches!(t, Tag::Message(_))
                 }) else {
                     continue;
@@ -344,15 +346,15 @@ fn check_expect(cx: &mut Cx<'_>, x: &ast::ExpectStep) -> Option<hir::Step> {
         None => None,
         Some(p) => {
             let (what, ok): (&str, &dyn Fn(Tag) -> bool) = match x.kind {
-                K::Decision | K::Approval => ("a rule", &|t| t == Tag::Rule),
-                K::Escalation => ("an incident or a rule", &|t| {
+                K::Decision | K::Approval => ("rule", &|t| t == Tag::Rule),
+                K::Escalation => ("incident or rule", &|t| {
                     matches!(t, Tag::Rule | Tag::Message(ast::MessageKind::Incident))
                 }),
-                K::Report => ("a report", &|t| t == Tag::Report),
-                K::Command => ("a directive or a rule", &|t| {
+                K::Report => ("report", &|t| t == Tag::Report),
+                K::Command => ("directive or rule", &|t| {
                     matches!(t, Tag::Rule | Tag::Message(ast::MessageKind::Directive))
                 }),
-                K::Action => ("an action kind", &|t| t == Tag::Action),
+                K::Action => ("action kind", &|t| t == Tag::Action),
                 K::DeadLetter => ("nothing", &|_| false),
             };
             if x.kind == K::DeadLetter {
@@ -416,20 +418,70 @@ fn check_expect(cx: &mut Cx<'_>, x: &ast::ExpectStep) -> Option<hir::Step> {
 }
 
 /// An expected output value: any expression; a bare name that is not a constant (a rule,
-/// a layer, `L1`, `auto_approved`…) stands for itself as a string.
+/// a layer, `L1`, `auto_approved`…) stands for itself as a string. Output records hold JSON
+/// (`params`, `from`, `event_breakdown`), so a record literal or a list is a JSON-like value
+/// here, its fields checked the same way rather than against a declared record.
 fn expect_value(cx: &mut Cx<'_>, e: &Expr) -> hir::Expr {
-    if let Expr::Name(i) = e {
-        let is_const = cx
-            .scope
-            .lookup(&cx.table.names, &i.name)
-            .is_some_and(|(id, _)| cx.table.get(&id).is_some_and(|s| s.tag == Tag::Const));
-        if !is_const {
-            return hir::Expr {
-                kind: hir::ExprKind::Str(i.name.clone()),
-                ty: Ty::String,
-                span: i.span,
-            };
+    match e {
+        Expr::Name(i) => {
+            let is_const = cx
+                .scope
+                .lookup(&cx.table.names, &i.name)
+                .is_some_and(|(id, _)| cx.table.get(&id).is_some_and(|s| s.tag == Tag::Const));
+            if !is_const {
+                return hir::Expr {
+                    kind: hir::ExprKind::Str(i.name.clone()),
+                    ty: Ty::String,
+                    span: i.span,
+                };
+            }
+            cx.check(e, None).0
         }
+        Expr::Record(props, span) => {
+            let mut seen = HashSet::new();
+            let mut fields = Vec::with_capacity(props.len());
+            for p in props {
+                if !seen.insert(p.name.name.as_str()) {
+                    cx.push(
+                        LocDiag::error(
+                            "E0113",
+                            cx.at(p.name.span),
+                            format!("`{}` is given twice", p.name.name),
+                        )
+                        .label("duplicate field"),
+                    );
+                    continue;
+                }
+                fields.push(FieldValue {
+                    name: p.name.name.as_str().into(),
+                    value: expect_value(cx, &p.value),
+                });
+            }
+            hir::Expr {
+                kind: hir::ExprKind::Record(fields),
+                ty: json_object(),
+                span: *span,
+            }
+        }
+        Expr::List(xs, span) => {
+            let items: Vec<hir::Expr> = xs.iter().map(|x| expect_value(cx, x)).collect();
+            let first = items.first().map(|x| x.ty.clone());
+            // A list of one type keeps it; a mixed list is a list of JSON values.
+            let elem = match first {
+                Some(t) if items.iter().all(|x| x.ty == t) => t,
+                _ => Ty::Any,
+            };
+            hir::Expr {
+                kind: hir::ExprKind::List(items),
+                ty: Ty::List(Box::new(elem)),
+                span: *span,
+            }
+        }
+        _ => cx.check(e, None).0,
     }
-    cx.check(e, None).0
+}
+
+/// The type of a JSON object written in an `expect`: string keys, values of any type.
+fn json_object() -> Ty {
+    Ty::Map(Box::new(Ty::String), Box::new(Ty::Any))
 }

@@ -46,6 +46,9 @@ pub struct Cx<'a> {
     /// Set when the parser lost part of the item (say, its trigger): unknown plain names are
     /// then probably bindings it lost, and are not reported.
     pub quiet_unknown_names: bool,
+    /// Set for a constant without a type whose signature already reported its value (E0207
+    /// or E0302): an ambiguous `m` in it is then not reported again.
+    pub quiet_ambiguous_m: bool,
 }
 
 pub fn err_expr(span: Span) -> hir::Expr {
@@ -71,11 +74,19 @@ pub fn assignable(actual: &Ty, expected: &Ty) -> bool {
     }
 }
 
-/// `a message type` → `message type`.
-fn noun(what: &str) -> &str {
-    what.strip_prefix("a ")
-        .or_else(|| what.strip_prefix("an "))
-        .unwrap_or(what)
+/// `incident` → `an incident`, `message type` → `a message type`.
+pub fn with_article(noun: &str) -> String {
+    let vowel = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if vowel { "an" } else { "a" })
+}
+
+/// An `m` quantity, possibly negated or in parentheses: minutes or metres by context.
+fn is_metres_or_minutes(e: &Expr) -> bool {
+    match e {
+        Expr::Quantity(q) => q.unit == "m",
+        Expr::Paren(x, _) | Expr::Unary(UnaryOp::Neg, x, _) => is_metres_or_minutes(x),
+        _ => false,
+    }
 }
 
 fn unit_name(t: &Ty) -> Option<&'static str> {
@@ -97,6 +108,7 @@ impl<'a> Cx<'a> {
             used: HashSet::new(),
             locals: Vec::new(),
             quiet_unknown_names: false,
+            quiet_ambiguous_m: false,
         }
     }
 
@@ -135,7 +147,8 @@ impl<'a> Cx<'a> {
         res
     }
 
-    /// Resolves a path that must name an item of one of `tags`; reports otherwise.
+    /// Resolves a path that must name an item `ok` accepts; reports otherwise. `what` is the
+    /// kind of item wanted as a bare noun: `incident`, `authority or system`.
     pub fn resolve_kind(
         &mut self,
         path: &ast::Path,
@@ -152,9 +165,14 @@ impl<'a> Cx<'a> {
                     let mut d = LocDiag::error(
                         "E0109",
                         self.at(path.span),
-                        format!("`{}` is {}, not {what}", path.dotted(), tag.describe()),
+                        format!(
+                            "`{}` is {}, not {}",
+                            path.dotted(),
+                            tag.describe(),
+                            with_article(what)
+                        ),
                     )
-                    .label(format!("expected {what}"));
+                    .label(format!("expected {}", with_article(what)));
                     if let Some(decl) = decl {
                         d = d.secondary(decl, "declared here");
                     }
@@ -175,7 +193,7 @@ impl<'a> Cx<'a> {
                 self.error(
                     "E0101",
                     path.span,
-                    format!("unknown {} `{}`", noun(what), path.dotted()),
+                    format!("unknown {what} `{}`", path.dotted()),
                 )
                 .label = "not declared".into();
                 if let Some(d) = self.diags.last_mut() {
@@ -316,6 +334,7 @@ impl<'a> Cx<'a> {
             "m" => match want {
                 Some(Ty::Duration | Ty::Timestamp) => dur(v * 6e4),
                 Some(Ty::Distance) => (ExprKind::Distance(FloatLit(v)), Ty::Distance),
+                _ if self.quiet_ambiguous_m => (ExprKind::Error, Ty::Error),
                 _ => {
                     let n = v;
                     self.push(
@@ -326,14 +345,8 @@ impl<'a> Cx<'a> {
                     (ExprKind::Error, Ty::Error)
                 }
             },
-            other => {
-                self.push(
-                    LocDiag::error("E0302", self.at(q.span), format!("unknown unit `{other}`"))
-                        .label("not a unit")
-                        .help("units are `ms`, `s`, `min`, `h`, `d`, `m` and `km`"),
-                );
-                (ExprKind::Error, Ty::Error)
-            }
+            // The lexer reported the unknown unit (E0009); one mistake, one diagnostic.
+            _ => (ExprKind::Error, Ty::Error),
         };
         hir::Expr {
             kind,
@@ -858,7 +871,17 @@ impl<'a> Cx<'a> {
                 (mk(ha, hb, Ty::Bool), ta.or(tb))
             }
             _ => {
-                let ((ha, ta), (hb, tb)) = self.operands(a, b, false);
+                // `30m * 2` where a duration is expected: the expected unit decides the `m`.
+                let hint = expected
+                    .map(|t| t.optional_inner().unwrap_or(t))
+                    .filter(|t| t.is_quantity())
+                    .cloned();
+                let ((ha, ta), (hb, tb)) = match hint {
+                    Some(q) if is_metres_or_minutes(a) || is_metres_or_minutes(b) => {
+                        (self.check(a, Some(&q)), self.check(b, Some(&q)))
+                    }
+                    _ => self.operands(a, b, false),
+                };
                 let ty = if self.no_optional(&ha, a) && self.no_optional(&hb, b) {
                     self.arith(op, &ha.ty, &hb.ty, span)
                 } else {
@@ -1522,7 +1545,7 @@ impl<'a> Cx<'a> {
                 }
             }
         };
-        match self.resolve_kind(&path, "a message type", &|t| matches!(t, Tag::Message(_))) {
+        match self.resolve_kind(&path, "message type", &|t| matches!(t, Tag::Message(_))) {
             Some(id) => hir::Expr {
                 kind: ExprKind::Latest(id.clone()),
                 ty: Ty::Optional(Box::new(Ty::Message(id))),

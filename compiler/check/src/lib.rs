@@ -5,7 +5,9 @@
 //! [`Compiler`] owns a salsa database; see `queries.rs` for the query graph and why an edit in
 //! one rule body re-checks only that rule.
 
+mod annotations;
 mod check;
+mod const_type;
 mod db;
 mod diag;
 mod expr;
@@ -355,5 +357,106 @@ rule deep at local {
         c.set_file("flood.cbp", FLOOD.to_owned());
         let _ = c.diagnostics();
         assert!(c.take_query_log().is_empty());
+    }
+
+    fn diags_of(text: &str) -> Vec<Diagnostic> {
+        let mut c = Compiler::new();
+        c.set_file("t.cbp", text.to_owned());
+        c.diagnostics()
+    }
+
+    #[test]
+    fn a_user_sanitizer_does_not_launder_personal_data() {
+        let ds = diags_of(
+            r#"
+package city
+record Car { @pii plate: string }
+event seen { car: Car }
+incident wanted { plate: string }
+@sanitizes
+fn launder(s: string) -> string = s
+rule r at local {
+    on x: seen
+    then { escalate wanted to district { plate: launder(x.car.plate) } }
+}
+"#,
+        );
+        let codes: Vec<&str> = ds.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0118", "E0410"], "{ds:?}");
+    }
+
+    #[test]
+    fn unknown_names_read_as_plain_nouns() {
+        let ds = diags_of(
+            r#"
+package p
+event e { x: int }
+rule r at local {
+    on f: e
+    then {
+        escalate deep_water_seen to district { a: 1 }
+        notify nobody { }
+        escalate e to city { x: 1 }
+    }
+}
+test "t" {
+    send nothing at 1s { }
+    expect escalation deep_water_seen
+}
+"#,
+        );
+        let messages: Vec<&str> = ds.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown incident `deep_water_seen`",
+                "unknown authority or system `nobody`",
+                "`e` is an event, not an incident",
+                "unknown message type `nothing`",
+                "unknown incident or rule `deep_water_seen`",
+            ],
+            "{ds:?}"
+        );
+        assert_eq!(ds[2].primary.message, "expected an incident");
+    }
+
+    /// (constant, code, help) for constants written without a type.
+    fn untyped_const(value: &str) -> (String, String) {
+        let ds = diags_of(&format!("package p\nconst X = {value}\n"));
+        assert_eq!(ds.len(), 1, "one mistake, one diagnostic: {ds:?}");
+        (
+            ds[0].code.to_owned(),
+            ds[0].help.clone().unwrap_or_default(),
+        )
+    }
+
+    #[test]
+    fn an_untyped_constant_gets_one_diagnostic_naming_its_likely_type() {
+        for value in ["30m", "-30m", "[30m]", "30m * 2"] {
+            let (code, help) = untyped_const(value);
+            assert_eq!(code, "E0302", "{value}");
+            assert!(help.contains("`30min`"), "{value}: {help}");
+            assert!(
+                help.ends_with("add a type: `: duration` or `: distance`"),
+                "{value}: {help}"
+            );
+        }
+        for (value, ty) in [
+            ("30 + 5", "int"),
+            ("1.5 * 2", "float"),
+            ("30m + 5min", "duration"),
+            ("2km + 500m", "distance"),
+            ("3 > 2", "bool"),
+        ] {
+            let (code, help) = untyped_const(value);
+            assert_eq!(code, "E0207", "{value}");
+            assert_eq!(help, format!("add a type: `const X: {ty} = …`"), "{value}");
+        }
+        let (code, _) = untyped_const("30sec");
+        assert_eq!(
+            code, "E0009",
+            "the lexer reports an unknown unit, and only it"
+        );
+        assert!(diags_of("package p\nconst X = 15min\nconst Y: duration = 30m * 2\n").is_empty());
     }
 }

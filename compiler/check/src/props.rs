@@ -1,7 +1,7 @@
 //! Plugin, authority and system declarations: their properties, by name and type.
 
 use crate::diag::LocDiag;
-use crate::expr::Cx;
+use crate::expr::{Cx, with_article};
 use crate::hir::{self, FieldValue, ItemId, Layer, Ty};
 use crate::scope::STD;
 use crate::suggest::did_you_mean;
@@ -51,7 +51,7 @@ const PLUGIN: &[Spec] = &[
     spec("data_sources", Kind::Type(strings), false),
     spec(
         "emits",
-        Kind::Items("an event", |t| matches!(t, Tag::Message(_))),
+        Kind::Items("event", |t| matches!(t, Tag::Message(_))),
         true,
     ),
     spec("latency_sla", Kind::Type(|| Ty::Duration), false),
@@ -60,7 +60,7 @@ const PLUGIN: &[Spec] = &[
     spec("requires_approval", Kind::Type(|| Ty::Bool), false),
     spec(
         "approval_authority",
-        Kind::Item("an authority", |t| t == Tag::Authority),
+        Kind::Item("authority", |t| t == Tag::Authority),
         false,
     ),
 ];
@@ -69,12 +69,12 @@ const AUTHORITY: &[Spec] = &[
     spec("level", Kind::Type(|| std_enum("Level")), true),
     spec(
         "approves",
-        Kind::Items("an action kind", |t| t == Tag::Action),
+        Kind::Items("action kind", |t| t == Tag::Action),
         false,
     ),
     spec(
         "overrides",
-        Kind::Items("a system", |t| t == Tag::System),
+        Kind::Items("system", |t| t == Tag::System),
         false,
     ),
 ];
@@ -216,7 +216,7 @@ fn item_ref(cx: &mut Cx<'_>, e: &Expr, what: &str, ok: fn(Tag) -> bool) -> Optio
             LocDiag::error(
                 "E0201",
                 cx.at(e.span()),
-                format!("expected the name of {what}"),
+                format!("expected the name of {}", with_article(what)),
             )
             .label("not a name"),
         );

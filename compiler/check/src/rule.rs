@@ -161,7 +161,7 @@ pub fn check_rule(cx: &mut Cx<'_>, r: &ast::RuleDecl) -> Option<hir::Rule> {
                 let (within, _) = cx.expect(&a.within, &Ty::Duration);
                 let within_ms = const_duration(cx, &within);
                 if let Some(auth) =
-                    cx.resolve_kind(&a.authority, "an authority", &|t| t == Tag::Authority)
+                    cx.resolve_kind(&a.authority, "authority", &|t| t == Tag::Authority)
                 {
                     let sig = cx.table.get(&auth).cloned();
                     if let Some(sig) = sig
@@ -295,7 +295,7 @@ pub fn check_rule(cx: &mut Cx<'_>, r: &ast::RuleDecl) -> Option<hir::Rule> {
 }
 
 fn trigger(cx: &mut Cx<'_>, o: &ast::OnClause) -> Option<hir::Trigger> {
-    let message = cx.resolve_kind(&o.message, "a message type", &|t| {
+    let message = cx.resolve_kind(&o.message, "message type", &|t| {
         matches!(t, Tag::Message(_))
     });
     let binding: Arc<str> = o.binding.name.as_str().into();
@@ -309,7 +309,7 @@ fn trigger(cx: &mut Cx<'_>, o: &ast::OnClause) -> Option<hir::Trigger> {
     });
     let source = match &o.source {
         Some(p) => {
-            let plugin = cx.resolve_kind(p, "a plugin", &|t| t == Tag::Plugin);
+            let plugin = cx.resolve_kind(p, "plugin", &|t| t == Tag::Plugin);
             if let (Some(pl), Some(msg)) = (&plugin, &message)
                 && let Some(SigKind::Plugin { emits }) = cx.table.get(pl).map(|s| &s.kind)
                 && !emits.contains(msg)
@@ -339,7 +339,7 @@ fn trigger(cx: &mut Cx<'_>, o: &ast::OnClause) -> Option<hir::Trigger> {
 }
 
 fn correlate(cx: &mut Cx<'_>, k: &ast::CorrelateClause) -> Option<hir::Clause> {
-    let message = cx.resolve_kind(&k.message, "a message type", &|t| {
+    let message = cx.resolve_kind(&k.message, "message type", &|t| {
         matches!(t, Tag::Message(_))
     });
     let what = if k.absent { "absent" } else { "correlate" };
@@ -452,7 +452,7 @@ fn invoke(cx: &mut Cx<'_>, rc: &RuleCx<'_>, i: &ast::InvokeAction) -> Option<hir
         span: i.kind.span,
     };
     let kind = cx.resolve_kind(&kind_path, "action kind", &|t| t == Tag::Action);
-    let target = cx.resolve_kind(&i.target, "an authority or system", &|t| {
+    let target = cx.resolve_kind(&i.target, "authority or system", &|t| {
         matches!(t, Tag::Authority | Tag::System)
     });
     // Personal data may go only to local targets from local rules.
@@ -496,7 +496,7 @@ fn invoke(cx: &mut Cx<'_>, rc: &RuleCx<'_>, i: &ast::InvokeAction) -> Option<hir
 }
 
 fn escalate(cx: &mut Cx<'_>, rc: &RuleCx<'_>, e: &ast::EscalateAction) -> Option<hir::Action> {
-    let incident = cx.resolve_kind(&e.incident, "an incident", &|t| {
+    let incident = cx.resolve_kind(&e.incident, "incident", &|t| {
         t == Tag::Message(MessageKind::Incident)
     });
     let to = layer(cx, &e.to);
@@ -546,7 +546,7 @@ fn escalate(cx: &mut Cx<'_>, rc: &RuleCx<'_>, e: &ast::EscalateAction) -> Option
 }
 
 fn command(cx: &mut Cx<'_>, rc: &RuleCx<'_>, c: &ast::CommandAction) -> Option<hir::Action> {
-    let directive = cx.resolve_kind(&c.directive, "a directive", &|t| {
+    let directive = cx.resolve_kind(&c.directive, "directive", &|t| {
         t == Tag::Message(MessageKind::Directive)
     });
     if rc.layer == Some(Layer::Local) {

@@ -576,23 +576,7 @@ fn signature(e: &Entry<'_>, r: &TypeResolver<'_>, loc: Loc, diags: &mut Vec<LocD
         Item::Const(d) => {
             let ty = match &d.ty {
                 Some(t) => r.resolve(t, loc, false, diags),
-                None => match literal_type(&d.value) {
-                    Some(t) => t,
-                    // `30m`: the body check reports the ambiguous unit (E0302).
-                    None if is_metre_or_minute(&d.value) => Ty::Error,
-                    None => {
-                        diags.push(
-                            LocDiag::error(
-                                "E0207",
-                                loc.with_span(d.name.span),
-                                format!("cannot infer the type of constant `{}`", d.name.name),
-                            )
-                            .label("needs a type")
-                            .help(format!("add a type: `const {}: int = …`", d.name.name)),
-                        );
-                        Ty::Error
-                    }
-                },
+                None => crate::const_type::untyped(d, literal_type(&d.value), loc, diags),
             };
             SigKind::Const {
                 ty,
@@ -631,8 +615,9 @@ fn signature(e: &Entry<'_>, r: &TypeResolver<'_>, loc: Loc, diags: &mut Vec<LocD
                     .collect(),
                 ret: r.resolve(&d.ret, loc, allow_any, diags),
                 is_extern: d.is_extern,
-                sanitizes: has_annotation(&d.annotations, "sanitizes"),
-                aggregate: has_annotation(&d.annotations, "aggregate"),
+                // Outside std these are errors (E0118) and change nothing.
+                sanitizes: e.is_std && has_annotation(&d.annotations, "sanitizes"),
+                aggregate: e.is_std && has_annotation(&d.annotations, "aggregate"),
             }
         }
         Item::Rule(d) => SigKind::Rule {
@@ -869,13 +854,5 @@ pub fn duration_literal_ms(e: &Expr) -> Option<i64> {
         }
         Expr::Paren(x, _) => duration_literal_ms(x),
         _ => None,
-    }
-}
-
-fn is_metre_or_minute(e: &Expr) -> bool {
-    match e {
-        Expr::Quantity(q) => q.unit == "m",
-        Expr::Paren(x, _) | Expr::Unary(_, x, _) => is_metre_or_minute(x),
-        _ => false,
     }
 }
