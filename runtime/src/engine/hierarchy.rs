@@ -1,0 +1,65 @@
+//! Node names and layers: a node is named by a zone prefix (`docs/execution.md`).
+
+/// The national node's name.
+pub const NATIONAL: &str = "national";
+
+/// `L1` … `L5`.
+pub fn level_name(layer: u8) -> String {
+    format!("L{layer}")
+}
+
+/// `local`, `district`, `city`, `state`, `national`.
+pub fn layer_name(layer: u8) -> &'static str {
+    match layer {
+        1 => "local",
+        2 => "district",
+        3 => "city",
+        4 => "state",
+        _ => "national",
+    }
+}
+
+/// The node of `layer` that contains the node (or zone) `name`: its first `5 − layer`
+/// segments, or `national`. A name already at or above `layer` is returned as it is.
+pub fn ancestor(name: &str, layer: u8) -> String {
+    if layer >= 5 || name == NATIONAL {
+        return NATIONAL.to_string();
+    }
+    let keep = usize::from(5 - layer.max(1));
+    let segments: Vec<&str> = name.split('.').collect();
+    if segments.len() <= keep {
+        return name.to_string();
+    }
+    segments[..keep].join(".")
+}
+
+/// The layer of a node named `name`: `national`, or by its number of segments.
+pub fn layer_of(name: &str) -> u8 {
+    if name == NATIONAL {
+        return 5;
+    }
+    match name.split('.').count() {
+        1 => 4,
+        2 => 3,
+        3 => 2,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ancestors_of_a_neighbourhood() {
+        let zone = "ka.bengaluru.east.indiranagar";
+        assert_eq!(ancestor(zone, 1), zone);
+        assert_eq!(ancestor(zone, 2), "ka.bengaluru.east");
+        assert_eq!(ancestor(zone, 3), "ka.bengaluru");
+        assert_eq!(ancestor(zone, 4), "ka");
+        assert_eq!(ancestor(zone, 5), "national");
+        assert_eq!(ancestor("ka.bengaluru.east.indiranagar.extra", 1), zone);
+        assert_eq!(layer_of("ka.bengaluru.east"), 2);
+        assert_eq!(layer_of("national"), 5);
+    }
+}

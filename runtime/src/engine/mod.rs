@@ -1,0 +1,453 @@
+//! The engine: runs a program over a stream of messages and writes output records.
+//!
+//! One engine holds the whole hierarchy the input reaches (`docs/execution.md`): a node per
+//! zone prefix, created when a message first reaches it. For each input line it decodes the
+//! line, refuses it (a dead letter) or moves the clock to its event time — firing the timers
+//! due by then — and delivers it to its node. Deliveries run the node's rules; a rule that
+//! fires makes a decision, whose escalations and commands are further deliveries, queued and
+//! run in order before the next line.
+
+mod approvals;
+pub(crate) mod hierarchy;
+mod node;
+mod reports;
+mod rules;
+mod tables;
+mod timers;
+
+use crate::decode::Decoder;
+use crate::eval::Evaluator;
+use crate::geo::Point;
+use crate::intern::Interner;
+use crate::record::Record;
+use crate::time::{format_duration, format_rfc3339};
+use cbp_ir::layout::envelope;
+use cbp_ir::{MessageId, Program, Row};
+use node::{DECISION_MEMORY_MS, NodeState, ReportWindow};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use tables::{Tables, event_time};
+use timers::{TimerKind, Timers};
+
+/// How a run treats time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// At the end of the input, move the clock to this time (Unix ms) first.
+    pub until: Option<i64>,
+    /// How far behind the clock a message may be and still be processed.
+    pub lateness_ms: i64,
+}
+
+/// What became of one input line: every line ends as exactly one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineOutcome {
+    Processed,
+    DeadLettered,
+}
+
+/// Counts of what a run did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub lines: u64,
+    /// Lines processed (not dead-lettered).
+    pub events: u64,
+    pub dead_letters: u64,
+    /// Rule name → decisions made.
+    pub decisions: BTreeMap<String, u64>,
+    pub approvals: u64,
+    pub escalations: u64,
+    pub commands: u64,
+    pub actions: u64,
+    pub reports: u64,
+}
+
+impl Summary {
+    fn count(&mut self, record: &Record) {
+        match record {
+            Record::Decision(d) => *self.decisions.entry(d.rule.clone()).or_insert(0) += 1,
+            Record::Approval(_) => self.approvals += 1,
+            Record::Escalation(_) => self.escalations += 1,
+            Record::Command(_) => self.commands += 1,
+            Record::Action(_) => self.actions += 1,
+            Record::Report(_) => self.reports += 1,
+            Record::DeadLetter(_) => self.dead_letters += 1,
+        }
+    }
+
+    /// A few human lines (for standard error).
+    pub fn render(&self) -> String {
+        let decisions: u64 = self.decisions.values().sum();
+        let mut text = format!(
+            "{} lines: {} processed, {} dead-lettered\n{} decisions, {} approvals, {} escalations, {} commands, {} actions, {} reports\n",
+            self.lines,
+            self.events,
+            self.dead_letters,
+            decisions,
+            self.approvals,
+            self.escalations,
+            self.commands,
+            self.actions,
+            self.reports
+        );
+        for (rule, n) in &self.decisions {
+            text.push_str(&format!("  {rule}: {n}\n"));
+        }
+        text
+    }
+}
+
+/// A message on its way to a node.
+#[derive(Debug)]
+struct Delivery {
+    node: String,
+    row: Arc<Row>,
+    /// How many escalations and commands led to it; bounded, so a policy that commands
+    /// in a circle cannot run forever.
+    depth: u32,
+}
+
+/// The most escalations and commands one input line may cause, in a chain.
+const MAX_DEPTH: u32 = 32;
+
+pub struct Engine {
+    program: Arc<Program>,
+    evaluator: Box<dyn Evaluator>,
+    options: RunOptions,
+    decoder: Decoder,
+    interner: Interner,
+    tables: Tables,
+    nodes: BTreeMap<String, NodeState>,
+    /// Last-seen location of every local node (for `route`).
+    places: BTreeMap<Arc<str>, Point>,
+    clock: Option<i64>,
+    arrivals: u64,
+    timers: Timers,
+    approvals: approvals::Approvals,
+    queue: VecDeque<Delivery>,
+    records: Vec<Record>,
+    summary: Summary,
+    /// The input line being processed (for dead letters made while processing it).
+    line: u64,
+    line_text: String,
+    /// The trigger row of report fields, which see no message.
+    empty_row: Arc<Row>,
+}
+
+impl Engine {
+    pub fn new(
+        program: Arc<Program>,
+        evaluator: Box<dyn Evaluator>,
+        options: RunOptions,
+    ) -> Engine {
+        let mut interner = Interner::new();
+        let tables = Tables::new(&program, &mut interner, options.lateness_ms);
+        Engine {
+            decoder: Decoder::new(program.clone()),
+            program,
+            evaluator,
+            options,
+            interner,
+            tables,
+            nodes: BTreeMap::new(),
+            places: BTreeMap::new(),
+            clock: None,
+            arrivals: 0,
+            timers: Timers::default(),
+            approvals: approvals::Approvals::default(),
+            queue: VecDeque::new(),
+            records: Vec::new(),
+            summary: Summary::default(),
+            line: 0,
+            line_text: String::new(),
+            empty_row: Arc::new(Row::new(MessageId(u32::MAX), 0, 0)),
+        }
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    pub fn evaluator_name(&self) -> &str {
+        self.evaluator.name()
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The largest event time seen (or moved to).
+    pub fn clock(&self) -> Option<i64> {
+        self.clock
+    }
+
+    /// Processes one input line (`line_no` is 1-based, for dead letters).
+    pub fn push_line(
+        &mut self,
+        line_no: u64,
+        line: &str,
+        out: &mut dyn FnMut(&Record),
+    ) -> LineOutcome {
+        let decoded = self.decoder.decode_line(&mut self.interner, line);
+        self.accept(line_no, line, decoded, out)
+    }
+
+    /// Processes one message given as a JSON object (the test runner's `send`); `raw` is the
+    /// text a dead letter repeats.
+    pub fn push_object(
+        &mut self,
+        line_no: u64,
+        object: &serde_json::Map<String, serde_json::Value>,
+        raw: &str,
+        out: &mut dyn FnMut(&Record),
+    ) -> LineOutcome {
+        let decoded = self.decoder.decode_object(&mut self.interner, object);
+        self.accept(line_no, raw, decoded, out)
+    }
+
+    /// Refuses a line the caller could not even read as text (not UTF-8).
+    pub fn push_unreadable(
+        &mut self,
+        line_no: u64,
+        raw: &str,
+        error: String,
+        out: &mut dyn FnMut(&Record),
+    ) -> LineOutcome {
+        self.accept(line_no, raw, Err(error), out)
+    }
+
+    /// Moves the clock forward to `time`, firing the timers and reports due by then.
+    pub fn advance_to(&mut self, time: i64, out: &mut dyn FnMut(&Record)) {
+        self.fire_due(time);
+        if self.clock.is_none_or(|c| c < time) {
+            self.clock = Some(time);
+        }
+        self.flush(out);
+    }
+
+    /// The end of the input: timers due by the last event time have fired already; with
+    /// `until`, the clock moves on to it.
+    pub fn finish(&mut self, out: &mut dyn FnMut(&Record)) {
+        if let Some(until) = self.options.until {
+            self.advance_to(until, out);
+        }
+        self.flush(out);
+    }
+
+    /// Creates the local node of `zone` and its ancestors at `time` (the test runner opens its
+    /// default node when a test starts, so a quiet node still reports).
+    pub fn open_zone(&mut self, zone: &str, time: i64) {
+        if self.clock.is_none_or(|c| c < time) {
+            self.clock = Some(time);
+        }
+        self.ensure_node_and_ancestors(&hierarchy::ancestor(zone, 1), time);
+    }
+
+    /// A message reaching a node makes it exist, and the nodes above it.
+    fn ensure_node_and_ancestors(&mut self, name: &str, time: i64) {
+        for layer in hierarchy::layer_of(name)..=5 {
+            self.ensure_node(&hierarchy::ancestor(name, layer), layer, time);
+        }
+    }
+
+    fn accept(
+        &mut self,
+        line_no: u64,
+        raw: &str,
+        decoded: Result<Row, String>,
+        out: &mut dyn FnMut(&Record),
+    ) -> LineOutcome {
+        self.summary.lines += 1;
+        self.line = line_no;
+        self.line_text.clear();
+        self.line_text.push_str(crate::record::truncate(
+            raw,
+            crate::record::DEAD_LETTER_INPUT_BYTES,
+        ));
+        let outcome = match decoded.and_then(|row| self.process_input(row)) {
+            Ok(()) => {
+                self.summary.events += 1;
+                LineOutcome::Processed
+            }
+            Err(error) => {
+                self.records.push(Record::dead_letter(line_no, error, raw));
+                LineOutcome::DeadLettered
+            }
+        };
+        self.flush(out);
+        outcome
+    }
+
+    fn process_input(&mut self, row: Row) -> Result<(), String> {
+        let time = event_time(&row);
+        if let Some(clock) = self.clock {
+            let earliest = clock.saturating_sub(self.options.lateness_ms.max(0));
+            if time < earliest {
+                return Err(format!(
+                    "late: event time {} is before the clock {} less the allowed lateness {}",
+                    format_rfc3339(time),
+                    format_rfc3339(clock),
+                    format_duration(self.options.lateness_ms.max(0))
+                ));
+            }
+        }
+        self.fire_due(time);
+        if self.clock.is_none_or(|c| c < time) {
+            self.clock = Some(time);
+        }
+        if Some(row.message) == self.tables.approval_response {
+            self.answer_approval(&row)?;
+        }
+        let zone = self.interner.resolve(row.get(envelope::ZONE));
+        if row.is_present(envelope::LATITUDE) && row.is_present(envelope::LONGITUDE) {
+            let at = Point {
+                lat: row.float(envelope::LATITUDE),
+                lon: row.float(envelope::LONGITUDE),
+            };
+            self.places
+                .insert(Arc::from(hierarchy::ancestor(&zone, 1)), at);
+        }
+        // The zone's local node and every node above it exist from now on, whichever layer
+        // the message is for.
+        self.ensure_node_and_ancestors(&hierarchy::ancestor(&zone, 1), time);
+        let layer = self
+            .tables
+            .entry_layer
+            .get(row.message.0 as usize)
+            .copied()
+            .unwrap_or(1);
+        let node = hierarchy::ancestor(&zone, layer);
+        self.queue.push_back(Delivery {
+            node,
+            row: Arc::new(row),
+            depth: 0,
+        });
+        self.drain_queue();
+        Ok(())
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.unwrap_or(0)
+    }
+
+    /// Fires every timer due at or before `time`, in (due, creation) order; each runs with
+    /// the clock at its due time.
+    fn fire_due(&mut self, time: i64) {
+        while let Some((due, kind)) = self.timers.pop_due(time) {
+            if self.clock.is_none_or(|c| c < due) {
+                self.clock = Some(due);
+            }
+            match kind {
+                TimerKind::ApprovalDeadline(id) => self.approval_deadline(&id, due),
+                TimerKind::NoResponse(id) => self.no_response(&id, due),
+                TimerKind::ReportWindow { node, slot } => {
+                    self.close_report_window(&node, slot, due)
+                }
+            }
+            self.drain_queue();
+        }
+    }
+
+    /// The node `name` of `layer`, created (with its report windows) when new.
+    fn ensure_node(&mut self, name: &str, layer: u8, time: i64) {
+        if self.nodes.contains_key(name) {
+            return;
+        }
+        let mut state = NodeState::new(name.to_string(), layer);
+        for (index, report) in self.program.reports.iter().enumerate() {
+            if report.layer != layer || report.every_ms <= 0 {
+                continue;
+            }
+            let start = time
+                .div_euclid(report.every_ms)
+                .saturating_mul(report.every_ms);
+            let slot = state.reports.len();
+            state
+                .reports
+                .push(ReportWindow::new(index, start, report.every_ms));
+            self.timers.schedule(
+                start.saturating_add(report.every_ms),
+                TimerKind::ReportWindow {
+                    node: name.to_string(),
+                    slot,
+                },
+            );
+        }
+        self.nodes.insert(name.to_string(), state);
+    }
+
+    fn drain_queue(&mut self) {
+        while let Some(delivery) = self.queue.pop_front() {
+            self.deliver(delivery);
+        }
+    }
+
+    fn deliver(&mut self, delivery: Delivery) {
+        let Delivery { node, row, depth } = delivery;
+        let now = self.now();
+        let layer = hierarchy::layer_of(&node);
+        self.ensure_node_and_ancestors(&node, now);
+        let type_name = self
+            .program
+            .message(row.message)
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        if let Some(state) = self.nodes.get_mut(&node) {
+            for window in &mut state.reports {
+                window.count_message(&type_name, row.message, &row);
+            }
+            state.forget_decisions_before(
+                now.saturating_sub(
+                    self.options
+                        .lateness_ms
+                        .max(0)
+                        .saturating_add(DECISION_MEMORY_MS),
+                ),
+            );
+        }
+        self.run_rules(&node, layer, &row, depth);
+        self.remember_in_window(&node, layer, row);
+    }
+
+    /// Keeps the message in the node's window when a rule of its layer correlates on its type.
+    fn remember_in_window(&mut self, node: &str, layer: u8, row: Arc<Row>) {
+        let Some(spec) = self.tables.windows.get(&(layer, row.message)).copied() else {
+            return;
+        };
+        let now = self.now();
+        self.arrivals += 1;
+        let seq = self.arrivals;
+        let point = (row.is_present(envelope::LATITUDE) && row.is_present(envelope::LONGITUDE))
+            .then(|| Point {
+                lat: row.float(envelope::LATITUDE),
+                lon: row.float(envelope::LONGITUDE),
+            });
+        if let Some(state) = self.nodes.get_mut(node) {
+            let store = state
+                .windows
+                .entry(row.message)
+                .or_insert_with(|| crate::window::WindowStore::new(spec.retention_ms, spec.cell_m));
+            store.expire(now);
+            let time = event_time(&row);
+            // A redelivered message (same id, same source, same time) is kept once.
+            let same = |other: &Arc<Row>| {
+                other.get(envelope::EVENT_ID) == row.get(envelope::EVENT_ID)
+                    && other.get(envelope::MODEL_ID) == row.get(envelope::MODEL_ID)
+            };
+            if !store
+                .query(time, time, None)
+                .iter()
+                .any(|(_, _, other)| same(other))
+            {
+                store.insert(time, seq, row, point);
+            }
+        }
+    }
+
+    fn flush(&mut self, out: &mut dyn FnMut(&Record)) {
+        for record in self.records.drain(..) {
+            self.summary.count(&record);
+            out(&record);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Reports: at the end of each window (aligned to the hour), a record of the window's
+//! aggregates and the report's declared fields.
+
+use super::Engine;
+use super::hierarchy::{self, level_name};
+use super::timers::TimerKind;
+use crate::eval::EvalContext;
+use crate::json::Json;
+use crate::record::Record;
+use crate::time::format_rfc3339;
+use crate::values::to_json;
+use std::collections::BTreeMap;
+
+/// Keys of a report record that declared fields never replace.
+const IDENTITY_KEYS: [&str; 3] = ["report", "from", "to"];
+
+fn place(node: &str) -> Json {
+    Json::Object(vec![
+        (
+            "layer".into(),
+            Json::Str(level_name(hierarchy::layer_of(node))),
+        ),
+        ("node".into(), Json::str(node)),
+    ])
+}
+
+impl Engine {
+    /// The window of report `slot` at `node` ends at `end`: emit it, open the next one.
+    pub(super) fn close_report_window(&mut self, node: &str, slot: usize, end: i64) {
+        let program = self.program.clone();
+        let Some(window) = self
+            .nodes
+            .get_mut(node)
+            .and_then(|n| n.reports.get_mut(slot))
+        else {
+            return;
+        };
+        let start = window.start;
+        let every = window.every_ms;
+        let report_index = window.report;
+        let aggregates = window.roll();
+        self.timers.schedule(
+            end.saturating_add(every),
+            TimerKind::ReportWindow {
+                node: node.to_string(),
+                slot,
+            },
+        );
+        let Some(report) = program.reports.get(report_index) else {
+            return;
+        };
+        let mut record = Json::object();
+        record.set("report", Json::str(report.name.as_str()));
+        record.set("from", place(node));
+        record.set("to", place(&hierarchy::ancestor(node, report.to_layer)));
+        record.set("window_start", Json::Str(format_rfc3339(start)));
+        record.set("window_end", Json::Str(format_rfc3339(end)));
+        record.set("total_events", Json::Int(aggregates.total_events));
+        let breakdown: BTreeMap<&String, &i64> = aggregates.event_breakdown.iter().collect();
+        record.set(
+            "event_breakdown",
+            Json::Object(
+                breakdown
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), Json::Int(*v)))
+                    .collect(),
+            ),
+        );
+        record.set(
+            "escalated_incidents",
+            Json::Array(
+                aggregates
+                    .escalated_incidents
+                    .iter()
+                    .map(|id| Json::str(id.as_str()))
+                    .collect(),
+            ),
+        );
+        for (name, id) in &report.fields {
+            let cx = EvalContext {
+                program: &self.program,
+                interner: &self.interner,
+                trigger: &self.empty_row,
+                candidate: None,
+                locals: &[],
+                matches: &[],
+                places: &self.places,
+                aggregates: Some(&aggregates),
+            };
+            let value = self.evaluator.eval(&cx, *id);
+            let json = to_json(&self.program, &self.interner, &value);
+            // A declared field named like a base key gives that key its value in place;
+            // the report's identity (`report`, `from`, `to`) is not the policy's to change.
+            if !IDENTITY_KEYS.contains(&name.as_str()) {
+                record.set(name, json);
+            }
+        }
+        self.records.push(Record::Report(record));
+    }
+}

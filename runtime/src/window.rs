@@ -1,0 +1,314 @@
+//! Correlation windows: the recent messages of one type at one node, indexed by event time
+//! and by a spatial grid, so `correlate … over last D within R` is a range lookup, not a scan.
+//!
+//! Entries are kept in event-time order (ties by arrival); the grid has cells about the size
+//! of the smallest radius correlated on the type, keyed by latitude and longitude; a radius
+//! query visits the cells overlapping the circle's bounding box, then checks the exact
+//! great-circle distance. Entries older than the store's retention (the longest window on
+//! the type plus the allowed lateness) are dropped as the clock moves; a hard cap bounds
+//! memory even under a flood of messages with the same time.
+
+use crate::geo::{EARTH_RADIUS_M, Point, haversine};
+use cbp_ir::Row;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The most entries one store keeps; beyond it the oldest go first.
+pub const MAX_ENTRIES: usize = 1_000_000;
+
+const METRES_PER_DEGREE: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+
+type Key = (i64, u64);
+type Cell = (i64, i64);
+
+#[derive(Debug)]
+struct Entry {
+    row: Arc<Row>,
+    point: Option<Point>,
+    cell: Option<Cell>,
+}
+
+#[derive(Debug)]
+pub struct WindowStore {
+    retention_ms: i64,
+    cell_deg: f64,
+    entries: BTreeMap<Key, Entry>,
+    cells: HashMap<Cell, BTreeSet<Key>>,
+}
+
+/// One match: event time, arrival sequence, the message.
+pub type Match = (i64, u64, Arc<Row>);
+
+impl WindowStore {
+    /// `cell_m`: the grid's cell size in metres (clamped to 50 m … 50 km).
+    pub fn new(retention_ms: i64, cell_m: f64) -> Self {
+        let cell_m = if cell_m.is_finite() {
+            cell_m.clamp(50.0, 50_000.0)
+        } else {
+            1000.0
+        };
+        WindowStore {
+            retention_ms: retention_ms.max(0),
+            cell_deg: cell_m / METRES_PER_DEGREE,
+            entries: BTreeMap::new(),
+            cells: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn cell_of(&self, p: Point) -> Option<Cell> {
+        let (y, x) = (
+            (p.lat / self.cell_deg).floor(),
+            (p.lon / self.cell_deg).floor(),
+        );
+        (y.is_finite() && x.is_finite()).then_some((y as i64, x as i64))
+    }
+
+    pub fn insert(&mut self, time: i64, seq: u64, row: Arc<Row>, point: Option<Point>) {
+        let cell = point.and_then(|p| self.cell_of(p));
+        let key = (time, seq);
+        if let Some(cell) = cell {
+            self.cells.entry(cell).or_default().insert(key);
+        }
+        self.entries.insert(key, Entry { row, point, cell });
+        while self.entries.len() > MAX_ENTRIES {
+            self.pop_oldest();
+        }
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some((key, entry)) = self.entries.pop_first()
+            && let Some(cell) = entry.cell
+            && let Some(set) = self.cells.get_mut(&cell)
+        {
+            set.remove(&key);
+            if set.is_empty() {
+                self.cells.remove(&cell);
+            }
+        }
+    }
+
+    /// Drops what is older than `now − retention`.
+    pub fn expire(&mut self, now: i64) {
+        let cutoff = now.saturating_sub(self.retention_ms);
+        while self
+            .entries
+            .first_key_value()
+            .is_some_and(|(key, _)| key.0 < cutoff)
+        {
+            self.pop_oldest();
+        }
+    }
+
+    /// The entries with event time in `[from, to]`, and within `radius` metres of `center`
+    /// when given, in (time, arrival) order.
+    pub fn query(&self, from: i64, to: i64, near: Option<(Point, f64)>) -> Vec<Match> {
+        if from > to {
+            return Vec::new();
+        }
+        let range = (from, 0)..=(to, u64::MAX);
+        let Some((center, radius)) = near else {
+            return self
+                .entries
+                .range(range)
+                .map(|(k, e)| (k.0, k.1, e.row.clone()))
+                .collect();
+        };
+        let within = |e: &Entry| e.point.is_some_and(|p| haversine(center, p) <= radius);
+        let mut keys: Vec<Key> = match self.cells_around(center, radius) {
+            Some(cells) => cells
+                .iter()
+                .filter_map(|c| self.cells.get(c))
+                .flat_map(|set| set.range(range.clone()).copied())
+                .collect(),
+            // The box is too large or wraps around: look at every entry of the time range.
+            None => self.entries.range(range).map(|(k, _)| *k).collect(),
+        };
+        keys.sort_unstable();
+        keys.into_iter()
+            .filter_map(|k| {
+                self.entries
+                    .get(&k)
+                    .filter(|e| within(e))
+                    .map(|e| (k.0, k.1, e.row.clone()))
+            })
+            .collect()
+    }
+
+    /// The cells overlapping the bounding box of the circle, or `None` when a scan is cheaper
+    /// or the box is not simple (poles, the antimeridian).
+    fn cells_around(&self, center: Point, radius: f64) -> Option<Vec<Cell>> {
+        let dlat = radius / METRES_PER_DEGREE;
+        let (south, north) = (center.lat - dlat, center.lat + dlat);
+        if !(dlat.is_finite() && south > -89.0 && north < 89.0) {
+            return None;
+        }
+        let widest = south.abs().max(north.abs()).to_radians().cos();
+        let dlon = dlat / widest;
+        let (west, east) = (center.lon - dlon, center.lon + dlon);
+        if !(west > -180.0 && east < 180.0) {
+            return None;
+        }
+        let (y0, x0) = self.cell_of(Point {
+            lat: south,
+            lon: west,
+        })?;
+        let (y1, x1) = self.cell_of(Point {
+            lat: north,
+            lon: east,
+        })?;
+        let count = (y1 - y0 + 1).saturating_mul(x1 - x0 + 1);
+        if count > self.cells.len() as i64 * 4 + 16 {
+            return None;
+        }
+        Some(
+            (y0..=y1)
+                .flat_map(|y| (x0..=x1).map(move |x| (y, x)))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cbp_ir::MessageId;
+
+    fn row(tag: u64) -> Arc<Row> {
+        let mut row = Row::new(MessageId(0), 1, 0);
+        row.set(0, tag);
+        Arc::new(row)
+    }
+
+    fn tags(matches: &[Match]) -> Vec<u64> {
+        matches.iter().map(|m| m.2.get(0)).collect()
+    }
+
+    #[test]
+    fn time_range_and_radius() {
+        let mut store = WindowStore::new(300_000, 500.0);
+        let flood = Point {
+            lat: 12.9784,
+            lon: 77.6408,
+        };
+        store.insert(
+            0,
+            1,
+            row(1),
+            Some(Point {
+                lat: 12.9802,
+                lon: 77.6408,
+            }),
+        ); // 200 m
+        store.insert(
+            60_000,
+            2,
+            row(2),
+            Some(Point {
+                lat: 12.9856,
+                lon: 77.6408,
+            }),
+        ); // 800 m
+        store.insert(
+            60_000,
+            3,
+            row(3),
+            Some(Point {
+                lat: 12.9784,
+                lon: 77.6435,
+            }),
+        ); // 293 m
+        store.insert(400_000, 4, row(4), Some(flood));
+        assert_eq!(
+            tags(&store.query(0, 120_000, Some((flood, 500.0)))),
+            vec![1, 3]
+        );
+        assert_eq!(tags(&store.query(0, 120_000, None)), vec![1, 2, 3]);
+        assert_eq!(
+            tags(&store.query(1, 120_000, Some((flood, 500.0)))),
+            vec![3]
+        );
+        assert_eq!(
+            tags(&store.query(0, 120_000, Some((flood, 1000.0)))),
+            vec![1, 2, 3]
+        );
+        store.expire(360_000);
+        assert_eq!(tags(&store.query(0, 500_000, None)), vec![2, 3, 4]);
+        assert_eq!(store.len(), 3);
+    }
+
+    #[test]
+    fn a_huge_radius_scans() {
+        let mut store = WindowStore::new(1000, 50.0);
+        store.insert(
+            0,
+            1,
+            row(1),
+            Some(Point {
+                lat: 0.0,
+                lon: 179.9,
+            }),
+        );
+        store.insert(
+            0,
+            2,
+            row(2),
+            Some(Point {
+                lat: 0.0,
+                lon: -179.9,
+            }),
+        );
+        let found = store.query(
+            0,
+            0,
+            Some((
+                Point {
+                    lat: 0.0,
+                    lon: 179.95,
+                },
+                50_000.0,
+            )),
+        );
+        assert_eq!(tags(&found), vec![1, 2]);
+    }
+
+    proptest::proptest! {
+        /// The grid finds exactly what a scan with the exact distance finds.
+        #[test]
+        fn grid_queries_equal_a_scan(
+            points in proptest::collection::vec((-0.05f64..0.05, -0.05f64..0.05, 0i64..1000), 0..200),
+            center in (-0.05f64..0.05, -0.05f64..0.05),
+            radius in 10.0f64..8000.0,
+            cell in 50.0f64..3000.0,
+            from in 0i64..1000,
+            span in 0i64..1000,
+        ) {
+            let base = Point { lat: 12.97, lon: 77.64 };
+            let at = |(dlat, dlon): (f64, f64)| Point { lat: base.lat + dlat, lon: base.lon + dlon };
+            let mut store = WindowStore::new(10_000, cell);
+            for (i, (dlat, dlon, time)) in points.iter().enumerate() {
+                store.insert(*time, i as u64, row(i as u64), Some(at((*dlat, *dlon))));
+            }
+            let c = at(center);
+            let found = tags(&store.query(from, from + span, Some((c, radius))));
+            let mut expected: Vec<(i64, u64)> = points
+                .iter()
+                .enumerate()
+                .filter(|(_, (dlat, dlon, time))| {
+                    (from..=from + span).contains(time) && haversine(c, at((*dlat, *dlon))) <= radius
+                })
+                .map(|(i, (_, _, time))| (*time, i as u64))
+                .collect();
+            expected.sort_unstable();
+            let expected: Vec<u64> = expected.into_iter().map(|(_, i)| i).collect();
+            proptest::prop_assert_eq!(found, expected);
+        }
+    }
+}
