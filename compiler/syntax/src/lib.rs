@@ -5,7 +5,7 @@
 //! - [`parser`]: the lalrpop grammar; [`parse`] never fails, it returns a tree and the
 //!   diagnostics of every error it recovered from.
 //! - [`ast`]: the tree; every node carries its [`Span`].
-//! - [`format`]: the canonical formatter behind `cbpc fmt`.
+//! - [`format`](mod@format): the canonical formatter behind `cbpc fmt`.
 //!
 //! This crate does no IO.
 

@@ -1,13 +1,15 @@
 //! The parser: tokens → [`ast::SourceFile`], never failing.
 //!
 //! The LR(1) grammar lives in `grammar.lalrpop`; this module feeds it the lexer's tokens,
-//! turns the errors it recovered from into diagnostics (see [`errors`]) and attaches doc
-//! comments to the nodes they document (see [`docs`]).
+//! turns the errors it recovered from into diagnostics (see `parser/errors.rs`), turns the
+//! expressions recovery cut short into error nodes (see `parser/cut_short.rs`) and attaches
+//! doc comments to the nodes they document (see `parser/docs.rs`).
 
 use crate::lexer::{self, Comment};
 use crate::{Diagnostic, Span, ast};
 
 pub(crate) mod build;
+mod cut_short;
 mod docs;
 mod errors;
 mod stream;
@@ -50,6 +52,14 @@ pub fn parse(file_name: &str, source: &str) -> Parsed {
     if stream.too_deep.is_some() {
         ctx.too_deep_already_reported();
     }
+    ctx.token_starts = stream.tokens.iter().map(|t| t.0).collect();
+    ctx.after_unknown = stream
+        .tokens
+        .iter()
+        .zip(&stream.after_unknown)
+        .filter(|(_, removed)| **removed)
+        .map(|(t, _)| t.0)
+        .collect();
     let result = grammar::FileParser::new().parse(&mut ctx, stream.iter());
 
     let mut reporter = errors::Reporter::new(file_name, source.len(), &stream);
@@ -72,6 +82,7 @@ pub fn parse(file_name: &str, source: &str) -> Parsed {
         }
     };
     file.span = full;
+    cut_short::apply(&mut file, &stream, &ctx.top_level, &ctx.recoveries);
     for recovery in &ctx.recoveries {
         reporter.report(&recovery.error, &recovery.dropped_tokens);
     }

@@ -131,11 +131,18 @@ fn record_fields(parsed: &Parsed, index: usize) -> Vec<String> {
 
 #[test]
 fn a_bad_field_keeps_the_record() {
+    // The broken field is kept by name, with an error type, so that its uses are not
+    // reported as unknown fields; the leftovers of the mistake (`float`) are not a field.
     let parsed = parse_err("17_bad_field_keeps_record.cbp");
     assert_eq!(parsed.diagnostics.len(), 1);
-    assert_eq!(record_fields(&parsed, 0), ["id", "zone_name"]);
+    assert_eq!(record_fields(&parsed, 0), ["id", "angle", "zone_name"]);
+    let Item::Record(r) = &parsed.file.items[0] else {
+        panic!()
+    };
+    assert!(matches!(r.fields[1].ty, TypeExpr::Error(_)));
+    assert!(matches!(r.fields[2].ty, TypeExpr::Named(_)));
     let parsed = parse_err("01_missing_colon_in_field.cbp");
-    assert_eq!(record_fields(&parsed, 0), ["speed_kmh"]);
+    assert_eq!(record_fields(&parsed, 0), ["plate", "speed_kmh"]);
 }
 
 fn rule(parsed: &Parsed, index: usize) -> &RuleDecl {
@@ -200,8 +207,158 @@ fn a_bad_property_keeps_the_others() {
     let Item::Plugin(p) = &parsed.file.items[1] else {
         panic!()
     };
+    // The broken property is kept by name, with an error value, so that it is not reported
+    // as missing.
     let names: Vec<&str> = p.properties.iter().map(|p| p.name.name.as_str()).collect();
-    assert_eq!(names, ["name", "version", "emits"]);
+    assert_eq!(names, ["name", "vendor", "version", "emits"]);
+    assert!(matches!(p.properties[1].value, Expr::Error(_)));
+    assert!(matches!(p.properties[2].value, Expr::Str(_)));
+}
+
+#[test]
+fn a_bad_match_arm_keeps_its_pattern() {
+    let parsed = parse_err("31_match_arm_without_arrow.cbp");
+    assert_eq!(parsed.diagnostics.len(), 1);
+    let Item::Fn(f) = &parsed.file.items[1] else {
+        panic!()
+    };
+    let Some(Expr::Match(_, arms, _)) = &f.body else {
+        panic!("{:?}", f.body)
+    };
+    // `clear 0`: the arm `clear` is kept with an error body; `0` is not an arm.
+    assert_eq!(arms.len(), 2, "{arms:?}");
+    assert!(matches!(&arms[0].pattern, Pattern::Name(p) if p.dotted() == "clear"));
+    assert!(matches!(arms[0].body, Expr::Error(_)));
+    assert!(matches!(arms[1].body, Expr::Int(1, _)));
+}
+
+/// The expressions of every clause of rule `index`, in order (`let` values, `when`…).
+fn clause_exprs(parsed: &Parsed, index: usize) -> Vec<&Expr> {
+    rule(parsed, index)
+        .clauses
+        .iter()
+        .filter_map(|c| match c {
+            RuleClause::When(e, _) | RuleClause::Priority(e, _) => Some(e),
+            RuleClause::Let(l) => Some(&l.value),
+            RuleClause::Correlate(c) => c.window.as_ref(),
+            _ => None,
+        })
+        .collect()
+}
+
+// One mistake, one diagnostic: where the parser has reported an error, it leaves an error
+// node, which the checker accepts silently, not a well-formed but wrong subtree that the
+// checker would report again.
+
+#[test]
+fn a_chained_comparison_is_an_error_node() {
+    let parsed = parse_err("05_chained_comparison.cbp");
+    assert_eq!(codes(&parsed.diagnostics), ["E0005"]);
+    let exprs = clause_exprs(&parsed, 2);
+    let text = std::fs::read_to_string(data_dir("err").join("05_chained_comparison.cbp")).unwrap();
+    assert!(
+        matches!(exprs[..], [Expr::Error(s)] if &text[s.range()] == "10 < r.value < 20"),
+        "{exprs:?}"
+    );
+    // A longer chain is reported once and is one error node.
+    let parsed = parse_err("45_chained_comparison_in_let.cbp");
+    assert_eq!(codes(&parsed.diagnostics), ["E0005"]);
+    let exprs = clause_exprs(&parsed, 2);
+    assert!(matches!(exprs[0], Expr::Error(_)), "{exprs:?}");
+    assert!(matches!(exprs[1], Expr::Name(_)), "{exprs:?}");
+}
+
+#[test]
+fn a_quantity_with_an_unknown_unit_is_an_error_node() {
+    for (file, item) in [
+        ("09_invalid_unit.cbp", 0),
+        ("39_invalid_quantity_suffix.cbp", 0),
+    ] {
+        let parsed = parse_err(file);
+        assert_eq!(codes(&parsed.diagnostics), ["E0009"], "{file}");
+        let Item::Const(c) = &parsed.file.items[item] else {
+            panic!()
+        };
+        assert!(matches!(c.value, Expr::Error(_)), "{file}: {:?}", c.value);
+    }
+    let parsed = parse_err("46_invalid_unit_in_window.cbp");
+    assert_eq!(codes(&parsed.diagnostics), ["E0009"]);
+    assert!(matches!(clause_exprs(&parsed, 2)[..], [Expr::Error(_)]));
+    // Known units are untouched.
+    let parsed = parse("t.cbp", "const A = 5min\nconst B = 2km\n");
+    assert!(
+        parsed
+            .file
+            .items
+            .iter()
+            .all(|i| matches!(i, Item::Const(c) if matches!(c.value, Expr::Quantity(_))))
+    );
+}
+
+#[test]
+fn an_expression_cut_short_by_recovery_is_an_error_node() {
+    let parsed = parse_err("25_assignment_instead_of_equality.cbp");
+    assert_eq!(codes(&parsed.diagnostics), ["E0001"]);
+    assert!(matches!(clause_exprs(&parsed, 2)[..], [Expr::Error(_)]));
+
+    let parsed = parse_err("47_cut_short_let_and_property.cbp");
+    assert_eq!(codes(&parsed.diagnostics), ["E0001", "E0001"]);
+    let exprs = clause_exprs(&parsed, 2);
+    assert!(matches!(exprs[0], Expr::Error(_)), "the `let`: {exprs:?}");
+    assert!(
+        matches!(exprs[1], Expr::Binary(..)),
+        "the `when`: {exprs:?}"
+    );
+    let then = rule(&parsed, 2).clauses.iter().find_map(|c| match c {
+        RuleClause::Then(block) => Some(block),
+        _ => None,
+    });
+    let block = then.unwrap();
+    let Action::Invoke(alert) = &block.actions[0] else {
+        panic!()
+    };
+    assert!(matches!(alert.params[0].value, Expr::Error(_)));
+}
+
+#[test]
+fn a_complete_expression_before_a_stray_token_is_kept() {
+    // `}` or a keyword cannot continue an expression: the one before it is complete.
+    let parsed = parse_err("22_stray_closing_brace.cbp");
+    let Item::Const(c) = &parsed.file.items[0] else {
+        panic!()
+    };
+    assert!(matches!(c.value, Expr::Int(1, _)));
+    let src = "rule r at local {\n    when a.b\n    every c\n    priority 1 2\n}\n";
+    let parsed = parse("t.cbp", src);
+    let exprs = clause_exprs(&parsed, 0);
+    assert!(
+        matches!(exprs[..], [Expr::Field(..), Expr::Error(_)]),
+        "{exprs:?}"
+    );
+}
+
+#[test]
+fn an_untyped_constant_with_a_broken_value_is_an_error_node() {
+    for file in [
+        "48_untyped_const_with_broken_value.cbp",
+        "32_unexpected_end_of_file.cbp",
+        "37_bang_for_not.cbp",
+    ] {
+        let parsed = parse_err(file);
+        assert_eq!(
+            parsed.diagnostics.len(),
+            1,
+            "{file}: {:#?}",
+            parsed.diagnostics
+        );
+        let broken = parsed
+            .file
+            .items
+            .iter()
+            .filter(|i| matches!(i, Item::Const(c) if matches!(c.value, Expr::Error(_))))
+            .count();
+        assert_eq!(broken, 1, "{file}: {:#?}", parsed.file.items);
+    }
 }
 
 #[test]

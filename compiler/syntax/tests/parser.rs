@@ -28,6 +28,15 @@ fn expr(src: &str) -> String {
     }
 }
 
+/// Like [`expr`], for an expression with errors.
+fn expr_lenient(src: &str) -> String {
+    let parsed = parse("t.cbp", &format!("const X = {src}"));
+    match &parsed.file.items[0] {
+        Item::Const(c) => show_expr(&c.value),
+        other => panic!("not a const: {other:?}"),
+    }
+}
+
 fn rule_clauses(src: &str) -> Vec<RuleClause> {
     let file = parse_ok(&format!("rule r at local {{ {src} }}"));
     match file.items.into_iter().next() {
@@ -118,13 +127,20 @@ fn if_and_match() {
 }
 
 #[test]
-fn chained_comparison_is_reported_but_parsed() {
+fn chained_comparison_is_reported_and_becomes_an_error_node() {
     let parsed = parse("t.cbp", "const X = a < b < c");
     assert_eq!(codes(&parsed.diagnostics), ["E0005"]);
     let Item::Const(c) = &parsed.file.items[0] else {
         panic!()
     };
-    assert_eq!(show_expr(&c.value), "((a < b) < c)");
+    // An error node over the whole chain, so that the checker does not report it again.
+    assert_eq!(show_expr(&c.value), "<error>");
+    assert_eq!(c.value.span(), cbp_syntax::Span::new(10, 19));
+    // Inside a larger expression, only the chain is replaced.
+    assert_eq!(
+        expr_lenient("x and a < b < c or y"),
+        "((x and <error>) or y)"
+    );
     // Parentheses make it explicit and accepted.
     assert_eq!(expr("(a < b) == c"), "((paren (a < b)) == c)");
     assert_eq!(

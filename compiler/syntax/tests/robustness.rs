@@ -257,6 +257,71 @@ report rep at local every 15min to district { n: total_events() }
 test "t" { send e at 5s { r: { plate: "x", speed: 3, tags: [] } } advance 1h expect no 2 decision r { trigger: "e1" } }
 "#;
 
+/// The tokens of `src` (comments dropped) separated by the whitespace `layout` picks for each
+/// gap (cycling through it), or `None` when re-spacing would change the tokens: an
+/// unterminated string runs to the end of its line.
+fn relayout(src: &str, layout: &[&str]) -> Option<String> {
+    let (tokens, _, diagnostics) = tokenize(src);
+    if diagnostics.iter().any(|d| d.code == "E0003") || layout.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for (i, (_, span)) in tokens.iter().enumerate() {
+        if i > 0 {
+            out.push_str(layout[i % layout.len()]);
+        }
+        out.push_str(&src[span.range()]);
+    }
+    Some(out)
+}
+
+/// The tree and the diagnostics of `src`, without positions: what must not depend on layout.
+fn shape(src: &str) -> (String, Vec<String>) {
+    let parsed = parse("w.cbp", src);
+    let mut tree = format!("{:?}", parsed.file);
+    let mut erased = String::with_capacity(tree.len());
+    // `Span { start: 1, end: 2 }` → `_`
+    while let Some(at) = tree.find("Span { start: ") {
+        erased.push_str(&tree[..at]);
+        erased.push('_');
+        let rest = &tree[at..];
+        let close = rest.find('}').unwrap();
+        tree = rest[close + 1..].to_owned();
+    }
+    erased.push_str(&tree);
+    let diagnostics = parsed
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect();
+    (erased, diagnostics)
+}
+
+/// Whitespace, line breaks included, is insignificant (docs/grammar.md): however the tokens of
+/// a file are laid out, valid or not, it parses to the same tree with the same diagnostics.
+fn check_layout_independent(src: &str, layout: &[&str]) -> Result<(), String> {
+    let (Some(flat), Some(laid_out)) = (relayout(src, &[" "]), relayout(src, layout)) else {
+        return Ok(());
+    };
+    let (a, b) = (shape(&flat), shape(&laid_out));
+    if a.1 != b.1 {
+        return Err(format!(
+            "diagnostics differ:\n{flat}\n{:?}\n---\n{laid_out}\n{:?}",
+            a.1, b.1
+        ));
+    }
+    if a.0 != b.0 {
+        return Err(format!("trees differ:\n{flat}\n---\n{laid_out}"));
+    }
+    Ok(())
+}
+
+const LAYOUTS: &[&str] = &[" ", "\n", "\n    ", "  ", "\n\n", "\t"];
+
+fn layout() -> impl Strategy<Value = Vec<&'static str>> {
+    proptest::collection::vec(proptest::sample::select(LAYOUTS), 1..12)
+}
+
 proptest! {
     // 256 cases by default; set PROPTEST_CASES for a longer run.
     #[test]
@@ -282,6 +347,76 @@ proptest! {
     fn edited_files_recover(src in mutated()) {
         check_tiling(&src).map_err(TestCaseError::fail)?;
         check_parse(&src).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn layout_does_not_matter(src in mutated(), layout in layout()) {
+        check_layout_independent(&src, &layout).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn layout_does_not_matter_in_soups(src in soup(), layout in layout()) {
+        check_layout_independent(&src, &layout).map_err(TestCaseError::fail)?;
+    }
+}
+
+#[test]
+fn layout_does_not_matter_in_the_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+    let layouts: [&[&str]; 4] = [&["\n"], &["\n    "], &[" ", "\n"], &["\n", " ", " "]];
+    for kind in ["parse/ok", "parse/err", "check/ok", "check/err"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(kind)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "cbp") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for layout in layouts {
+                check_layout_independent(&text, layout)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+        }
+    }
+}
+
+/// Regression: an item-shaped test step (`expect action notify { … }`) split over lines.
+#[test]
+fn item_shaped_steps_parse_on_any_layout() {
+    for src in [
+        "test \"t\" { expect action actuate { x: 1 } }",
+        "test \"t\" {\n    expect action\n    actuate { x: 1 }\n}",
+        "test \"t\" {\n    expect\n    action actuate { x: 1 }\n}",
+        "test \"t\" {\n    expect no 2\n    action\n    actuate {\n        x: 1\n    }\n}",
+    ] {
+        let parsed = parse("t.cbp", src);
+        assert!(
+            parsed.diagnostics.is_empty(),
+            "{src}: {:#?}",
+            parsed.diagnostics
+        );
+        check_layout_independent(src, &["\n"]).unwrap();
+    }
+}
+
+/// Regression: a missing `}` is found before the next item wherever that item starts, and a
+/// number before it (`[1, 2, 3` then `rule …`) is not taken for `expect 3 action …`.
+#[test]
+fn unclosed_braces_close_before_an_item_on_any_layout() {
+    for src in [
+        "record A { x: int record B { y: int }",
+        "record A { x: int\nrecord B { y: int }",
+        "const XS = [1, 2, 3 rule r at local { on p: ping }",
+        "const XS = [1, 2, 3\nrule r at local { on p: ping }",
+        "record A { x: int @open action log {}",
+        "record A { x: int\n@doc(\"a\", 2) @open\naction log {}",
+    ] {
+        let parsed = parse("t.cbp", src);
+        let codes: Vec<&str> = parsed.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0015"], "{src}");
+        assert_eq!(parsed.file.items.len(), 2, "{src}");
     }
 }
 
@@ -372,18 +507,15 @@ fn adversarial_inputs_finish_quickly() {
         "const X = f(".repeat(20_000),
         format!("const X = {}}}", "[1, ".repeat(50_000)),
         format!("record R {{ {} }}", "x: list<".repeat(20_000)),
+        format!("record R {{ {} }}", "@a(".repeat(50_000)),
+        format!("record R {{ {} }}", "@a ".repeat(100_000)),
         format!("const X: int{} = 1", " ?".repeat(50_000)),
     ];
+    // Each of these once took minutes to recover from; now each finishes (a hang would stall
+    // the suite, so the speed itself is measured in benches, not asserted here).
     for src in &cases {
-        let start = std::time::Instant::now();
         let parsed = parse("a.cbp", src);
-        let elapsed = start.elapsed();
         assert!(!parsed.diagnostics.is_empty());
-        assert!(
-            elapsed < std::time::Duration::from_secs(5),
-            "{elapsed:?} for {}…",
-            &src[..40.min(src.len())]
-        );
         check_parse(src).unwrap();
     }
 }

@@ -14,6 +14,14 @@ pub struct Quantity {
     pub unit: String,
 }
 
+impl Quantity {
+    /// Whether the unit is `ms`, `s`, `min`, `h`, `d`, `m` or `km`; an unknown one was
+    /// reported as E0009.
+    pub fn has_known_unit(&self) -> bool {
+        UNITS.contains(&self.unit.as_str())
+    }
+}
+
 fn span_of(lex: &Lexer<Token>) -> Span {
     let r = lex.span();
     Span::new(r.start, r.end)

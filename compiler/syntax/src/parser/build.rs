@@ -7,9 +7,10 @@
 //! shallow enough that recursive code over it (drop, `Hash`, the checker) cannot overflow the
 //! stack, whatever the input.
 
+use super::errors::CASCADE_TOKENS;
 use crate::Span;
 use crate::ast::*;
-use crate::lexer::{LexIssue, Token};
+use crate::lexer::{LexIssue, Quantity, Token};
 use lalrpop_util::ErrorRecovery;
 
 /// An expression with the height of its tree.
@@ -29,6 +30,12 @@ pub struct Ctx {
     pub recoveries: Vec<Recovery>,
     /// Problems found by the actions themselves (chained comparisons, unknown outcomes…).
     pub issues: Vec<LexIssue>,
+    /// Where each token that follows removed unknown characters starts, in order.
+    pub after_unknown: Vec<usize>,
+    /// The span of every expression in a top-level position (see [`top_level`]).
+    pub top_level: Vec<Span>,
+    /// Where each token the parser reads starts, in order.
+    pub token_starts: Vec<usize>,
     too_deep_reported: bool,
 }
 
@@ -138,6 +145,74 @@ pub fn annotate(ctx: &mut Ctx, mut item: Item, annotations: Vec<Annotation>, sta
         }
     }
     item
+}
+
+/// Whether the recovery just made is a cascade of the one before (it failed within a few
+/// tokens of where that one resumed, see `parser/errors.rs`). A list entry it leaves behind
+/// is then made of the first mistake's leftovers, like `0` in `clear 0 rain => 1`, not a
+/// new entry.
+fn is_cascade(ctx: &Ctx) -> bool {
+    let index = |r: &Recovery| match &r.error {
+        lalrpop_util::ParseError::UnrecognizedToken { token, .. } => {
+            ctx.token_starts.partition_point(|&s| s < token.0)
+        }
+        _ => ctx.token_starts.len(),
+    };
+    let mut latest = ctx.recoveries.iter().rev();
+    match (latest.next(), latest.next()) {
+        (Some(current), Some(previous)) => {
+            index(current) < index(previous) + previous.dropped_tokens.len() + CASCADE_TOKENS
+        }
+        _ => false,
+    }
+}
+
+/// A field whose type could not be read: kept by name, with an error type, so that its uses
+/// are not reported as unknown fields.
+pub fn broken_field(
+    ctx: &Ctx,
+    annotations: Vec<Annotation>,
+    name: Ident,
+    ty_span: Span,
+    span: Span,
+) -> Option<FieldDecl> {
+    if is_cascade(ctx) {
+        return None;
+    }
+    Some(FieldDecl {
+        docs: Docs::default(),
+        annotations,
+        name,
+        ty: TypeExpr::Error(ty_span),
+        range: None,
+        span,
+    })
+}
+
+/// A property whose value could not be read: kept by name, with an error value, so that it
+/// is not reported as missing.
+pub fn broken_property(ctx: &Ctx, name: Ident, value_span: Span, span: Span) -> Option<Property> {
+    if is_cascade(ctx) {
+        return None;
+    }
+    Some(Property {
+        name,
+        value: Expr::Error(value_span),
+        span,
+    })
+}
+
+/// A match arm whose body could not be read: kept with its pattern and an error body, so
+/// that the pattern is not reported as uncovered.
+pub fn broken_arm(ctx: &Ctx, pattern: Pattern, body_span: Span, span: Span) -> Option<MatchArm> {
+    if is_cascade(ctx) {
+        return None;
+    }
+    Some(MatchArm {
+        pattern,
+        body: Expr::Error(body_span),
+        span,
+    })
 }
 
 pub fn annotation(name: String, args: Vec<Expr>, l: usize, r: usize) -> Annotation {
@@ -346,12 +421,16 @@ fn is_comparison(op: BinaryOp) -> bool {
     )
 }
 
-/// A comparison; `a < b < c` is parsed (left-nested) but reported: comparisons do not chain.
+/// A comparison; `a < b < c` is parsed (left-nested) but reported, and becomes an error
+/// node: comparisons do not chain, and the checker must not report the nonsense `(a < b) < c`
+/// as a second mistake.
 pub fn comparison(ctx: &mut Ctx, op: BinaryOp, a: Ex, b: Ex, span: Span) -> Ex {
-    // Report a chain once, at its second operator, not at every operator after that.
-    if let Expr::Binary(inner, first, _, _) = &a.0
+    // The rest of a chain already reported (`… < d` after `a < b < c`): still one mistake.
+    if matches!(a.0, Expr::Error(_)) {
+        return (Expr::Error(span), 1);
+    }
+    if let Expr::Binary(inner, ..) = &a.0
         && is_comparison(*inner)
-        && !matches!(&**first, Expr::Binary(op, ..) if is_comparison(*op))
     {
         ctx.issue(
             "E0005",
@@ -364,8 +443,37 @@ pub fn comparison(ctx: &mut Ctx, op: BinaryOp, a: Ex, b: Ex, span: Span) -> Ex {
             "chained comparison",
             Some("split it with `and`, e.g. `a < b and b < c`, or add parentheses"),
         );
+        return (Expr::Error(span), 1);
     }
     binary(ctx, op, a, b, span)
+}
+
+/// A quantity literal; one with an unknown unit (already reported by the lexer, E0009) is an
+/// error node, so that the checker does not report the unit again.
+pub fn quantity(q: Quantity, span: Span) -> Ex {
+    if !q.has_known_unit() {
+        return (Expr::Error(span), 1);
+    }
+    let lit = QuantityLit {
+        value: FloatLit(q.value),
+        unit: q.unit,
+        span,
+    };
+    (Expr::Quantity(lit), 1)
+}
+
+/// An expression in a top-level position (a clause, a property value, a constant…), from
+/// `l` to `r`. It becomes an error node when unknown characters (already reported) were
+/// dropped from it: what was parsed is not what was written. Its span is kept so that
+/// `parser/cut_short.rs` can do the same if recovery cuts it short.
+pub fn top_level(ctx: &mut Ctx, e: Ex, l: usize, r: usize) -> Expr {
+    let span = sp(l, r);
+    let first = ctx.after_unknown.partition_point(|&at| at < l);
+    if ctx.after_unknown.get(first).is_some_and(|&at| at < r) {
+        return Expr::Error(span);
+    }
+    ctx.top_level.push(span);
+    e.0
 }
 
 pub fn unary(ctx: &mut Ctx, op: UnaryOp, e: Ex, span: Span) -> Ex {

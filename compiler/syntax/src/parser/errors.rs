@@ -8,7 +8,7 @@ use crate::{Diagnostic, Span};
 use lalrpop_util::ParseError;
 
 /// Errors closer than this many tokens after the previous recovery are not reported.
-const CASCADE_TOKENS: usize = 3;
+pub const CASCADE_TOKENS: usize = 3;
 
 pub struct Reporter<'a> {
     file: &'a str,

@@ -3,8 +3,12 @@
 //! open, so that an unfinished item still parses as that item:
 //!
 //! - at the end of the file (reported as E0002), and
-//! - before a line that starts a new item, like `rule r at …` or `record R {` (E0015): such a
-//!   line can never be valid inside braces, so the braces before it must have been left open.
+//! - before tokens that start a new item, like `rule r at l {` or `record R {` (E0015): such
+//!   tokens can never be valid inside braces, so the braces before them must have been left
+//!   open.
+//!
+//! Only tokens decide where an item starts, never line breaks: whitespace is insignificant
+//! (docs/grammar.md), so a file parses the same however it is laid out.
 //!
 //! Synthetic tokens are zero-width, which no real token is.
 
@@ -39,19 +43,33 @@ fn closer_of(token: &Token) -> Option<Token> {
     }
 }
 
-/// Whether the tokens from `i` on have the unmistakable shape of an item's start.
-/// `previous` is the token before, if any.
-fn starts_item(lexed: &[(Token, Span)], i: usize, previous: Option<&Token>) -> bool {
+/// Whether the tokens from `i` on have the unmistakable shape of an item's start, given the
+/// tokens already passed on to the parser (`before`) and whether the innermost open brace is
+/// an enum's body.
+fn starts_item(lexed: &[(Token, Span)], i: usize, before: &[Triple], in_enum: bool) -> bool {
     use Token::*;
-    // `expect action notify { … }` (optionally `expect no 2 action …`) is a test step.
-    if matches!(previous, Some(Expect | No | Int(_))) {
+    let previous = before.last().map(|(_, t, _)| t);
+    // A keyword after `.` is a name (`std.const`), not the start of anything.
+    if matches!(previous, Some(Dot)) || in_expect_step(before) {
         return false;
     }
+    // Annotations belong to the item after them: `@open\naction log {}`.
+    let i = after_annotations(lexed, i);
     let at = |k: usize| lexed.get(i + k).map(|(t, _)| t);
     let ident = |k: usize| matches!(at(k), Some(Ident(_)));
     match at(0) {
-        // Four tokens: `rule x at` alone could be three enum variants.
-        Some(Rule | Report) => ident(1) && matches!(at(2), Some(At)) && ident(3),
+        // `rule x at y` alone could be four enum variants; its `{` cannot.
+        Some(Rule) => {
+            ident(1) && matches!(at(2), Some(At)) && ident(3) && matches!(at(4), Some(LBrace))
+        }
+        // `report x at y every` could be five enum variants; the interval after it cannot.
+        Some(Report) => {
+            ident(1)
+                && matches!(at(2), Some(At))
+                && ident(3)
+                && matches!(at(4), Some(Every))
+                && !(in_enum && at(5).is_some_and(is_name))
+        }
         Some(Record | Event | Incident | Directive | Authority | System | Action | Enum) => {
             ident(1) && matches!(at(2), Some(LBrace))
         }
@@ -65,15 +83,59 @@ fn starts_item(lexed: &[(Token, Span)], i: usize, previous: Option<&Token>) -> b
     }
 }
 
+/// The index of the first token from `i` on that is not part of an annotation (`@name` or
+/// `@name(args)`). Looks at most [`ANNOTATION_LOOKAHEAD`] tokens ahead, so that a flood of
+/// annotations costs linear time; past that, `i` itself.
+fn after_annotations(lexed: &[(Token, Span)], start: usize) -> usize {
+    let mut i = start;
+    let mut depth = 0usize;
+    while i < start + ANNOTATION_LOOKAHEAD {
+        match lexed.get(i).map(|(t, _)| t) {
+            Some(Token::LParen) if depth > 0 || i > start => depth += 1,
+            Some(Token::RParen) if depth > 0 => depth -= 1,
+            Some(Token::Annotation(_)) if depth == 0 => {}
+            Some(_) if depth > 0 => {}
+            _ => return i,
+        }
+        i += 1;
+    }
+    start
+}
+
+/// How far [`after_annotations`] looks for the item after annotations.
+const ANNOTATION_LOOKAHEAD: usize = 64;
+
+/// A token that can be an enum variant: an identifier or a keyword.
+fn is_name(token: &Token) -> bool {
+    matches!(token, Token::Ident(_)) || token.keyword().is_some()
+}
+
+/// Whether the tokens before are `expect`, `expect no`, `expect 2` or `expect no 2`: then
+/// `action notify { … }` is the rest of a test step, not an action declaration.
+fn in_expect_step(before: &[Triple]) -> bool {
+    let mut rest = before.iter().rev().map(|(_, t, _)| t).peekable();
+    rest.next_if(|t| matches!(t, Token::Int(_)));
+    rest.next_if(|t| matches!(t, Token::No));
+    matches!(rest.next(), Some(Token::Expect))
+}
+
+/// Whether the `{` at `i` opens an enum's body: `enum Name {`.
+fn opens_enum(lexed: &[(Token, Span)], i: usize) -> bool {
+    i >= 2
+        && matches!(lexed.get(i - 2), Some((Token::Enum, _)))
+        && matches!(lexed.get(i - 1), Some((Token::Ident(_), _)))
+}
+
 impl TokenStream {
     pub fn new(lexed: &[(Token, Span)], source: &str) -> Self {
         let source_len = source.len();
         let mut tokens = Vec::with_capacity(lexed.len() + 4);
         let mut after_unknown = Vec::with_capacity(lexed.len() + 4);
         let mut open: Vec<(Token, Span)> = Vec::new();
+        // For each opener in `open`: whether it is an enum's `{`.
+        let mut open_is_enum: Vec<bool> = Vec::new();
         let mut closed_before_item = Vec::new();
         let mut removed = false;
-        let mut prev_end = 0usize;
         let mut too_deep = None;
         // While skipping a too-deep group: how many delimiters are open inside it.
         let mut skipping = 0usize;
@@ -98,13 +160,8 @@ impl TokenStream {
                 continue;
             }
             let start = span.start as usize;
-            let first_on_line = prev_end == 0
-                || source
-                    .get(prev_end..start)
-                    .is_some_and(|gap| gap.contains('\n'));
-            prev_end = span.end as usize;
-            let previous = tokens.last().map(|(_, t, _)| t);
-            if !open.is_empty() && first_on_line && starts_item(lexed, i, previous) {
+            let in_enum = open_is_enum.last().copied().unwrap_or(false);
+            if !open.is_empty() && starts_item(lexed, i, &tokens, in_enum) {
                 for (opener, _) in open.iter().rev() {
                     if let Some(closer) = closer_of(opener) {
                         tokens.push((start, closer, start));
@@ -112,10 +169,12 @@ impl TokenStream {
                     }
                 }
                 closed_before_item.push((std::mem::take(&mut open), *span));
+                open_is_enum.clear();
             }
             after_unknown.push(std::mem::take(&mut removed));
             if closer_of(token).is_some() {
                 open.push((token.clone(), *span));
+                open_is_enum.push(opens_enum(lexed, i));
             } else if matches!(token, Token::RBrace | Token::RParen | Token::RBracket) {
                 // Close the innermost matching opener; a stray closer is left to the parser.
                 if let Some(pos) = open
@@ -123,6 +182,7 @@ impl TokenStream {
                     .rposition(|(o, _)| closer_of(o).as_ref() == Some(token))
                 {
                     open.truncate(pos);
+                    open_is_enum.truncate(pos);
                 }
             }
             tokens.push((start, token.clone(), span.end as usize));
