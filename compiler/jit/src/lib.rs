@@ -1,0 +1,101 @@
+//! Native code for the conditions the engine evaluates on every event.
+//!
+//! [`Jit::compile`] compiles, with Cranelift, each rule's `when` condition and each
+//! correlation's `where` filter whose node graph uses only the supported nodes; the engine
+//! asks [`Jit::condition`] for a node and falls back to the interpreter when it gets `None`.
+//! [`emit_object`] writes the same functions to an object file (`cbpc compile --emit obj`).
+//! [`evaluator`] / [`JitEvaluator`] plug it into the engine as a
+//! [`cbp_runtime::Evaluator`]: compiled conditions run natively, every other node goes to
+//! the reference interpreter.
+//!
+//! # What is compiled
+//!
+//! `Lit` (strings and zones become symbol ids through the caller's interner), `Load`,
+//! `Present`, `Not`, `Neg`, `Arith`, `Cmp`, `And`, `Or`, `IntToFloat`, `Coalesce`, `If`, and
+//! `In` over a list literal (`severity in [high, critical]`). A condition whose graph reaches
+//! any other node (`Local`, `Matches`, `GetField`, `Call`, list values such as `x in
+//! order.actions`, …), orders strings (`<` on text), or does arithmetic the JIT does not
+//! define (see [`shape::arith_result`]) is listed by [`Jit::skipped`] with the reason.
+//!
+//! # Semantics (identical to the interpreter)
+//!
+//! - A `Load` of a slot whose presence bit is clear is null; null propagates through `not`,
+//!   negation, arithmetic, comparisons and `IntToFloat`.
+//! - `and`/`or` are three-valued: `false and null` is false, `true or null` is true,
+//!   otherwise null if either side is null.
+//! - `x in [a, b]` is null when `x` is, else whether some element equals `x` (a null element
+//!   equals nothing).
+//! - `a ?? b` is `a` unless `a` is null; `if c then a else b` takes `b` when `c` is false
+//!   or null.
+//! - Integer arithmetic (ints, durations, timestamps) is checked: overflow, division by
+//!   zero and `i64::MIN / -1` give null (Rust's `checked_*`).
+//! - A float result (`float op float`, `duration / duration`, `distance / distance`,
+//!   `distance / number`) that is not finite is null; `distance ± distance` and `distance *
+//!   number` are plain IEEE. `duration * number` and `duration / number` compute in `f64`
+//!   milliseconds, round half away from zero, and are null unless finite and below 9e18.
+//! - Comparisons: integers, durations, timestamps, enum indexes (the low 32 bits of the
+//!   slot) and bools as signed integers; floats and distances as IEEE, where `==` with NaN
+//!   is false, `!=` true, and an ordering with NaN is null; strings and zones by symbol id,
+//!   equality only (the rows' ids must come from the interner the literals were given to).
+//!
+//! # The ABI
+//!
+//! ```text
+//! extern "C" fn(trigger_slots: *const u64, trigger_present: *const u64,
+//!               candidate_slots: *const u64, candidate_present: *const u64) -> u8
+//! ```
+//!
+//! The four pointers are a row's `slots` and `present` buffers in the encoding of
+//! [`cbp_ir::Row`] (slot `i` at `slots[i]`, its presence at bit `i % 64` of
+//! `present[i / 64]`). The result is 0 (false), 1 (true) or 2 (null: the engine treats it
+//! as false). The function reads nothing else, writes nothing, calls nothing, never traps
+//! and never unwinds. [`CompiledCondition::eval`] is the safe entry: it checks the rows
+//! are long enough for what the condition reads ([`CompiledCondition::needs`]) and pads
+//! them with absent slots otherwise; a missing candidate reads as all absent.
+//!
+//! # The code
+//!
+//! Every compiled node is total and pure (checked arithmetic gives null instead of
+//! trapping; divisors are guarded), so a condition is one straight-line block: both sides of
+//! `and`, `or`, `??` and `if` are computed and combined with `band`/`bor`/`select`, which
+//! gives what short-circuit evaluation gives, without branches to mispredict. Every node
+//! under a root is one SSA value, so a subexpression shared through hash-consing is computed
+//! once per call. Booleans are carried as two flags, "certainly true" and "certainly false"
+//! (null is neither), so Kleene's `and` is one `band` and one `bor`; other values carry a
+//! validity flag unless they can never be null. [`clif`] shows the IR of a condition.
+
+mod call;
+mod codegen;
+mod evaluator;
+mod isa;
+mod jit;
+mod object;
+pub mod shape;
+
+pub use call::{CompiledCondition, ConditionFn};
+pub use codegen::NULL_RESULT;
+pub use evaluator::{JitEvaluator, evaluator};
+pub use jit::{Jit, clif, condition_roots};
+pub use object::emit_object;
+pub use shape::{Needs, RowNeed, Unsupported};
+
+/// Why code could not be generated at all.
+#[derive(Debug, thiserror::Error)]
+pub enum JitError {
+    #[error("the host machine is not supported by the code generator: {0}")]
+    Host(String),
+    #[error("code generation failed: {0}")]
+    Module(String),
+    #[error("condition not compiled: {0}")]
+    Unsupported(Unsupported),
+    #[error("cannot write the object file: {0}")]
+    Object(String),
+    #[error("internal error in the JIT: {0}")]
+    Internal(String),
+}
+
+impl JitError {
+    fn module(err: cranelift_module::ModuleError) -> Self {
+        JitError::Module(err.to_string())
+    }
+}
