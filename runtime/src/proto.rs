@@ -507,7 +507,9 @@ impl<R: Read> EventReader<R> {
                 if prefix.is_empty() {
                     return Ok(None);
                 }
-                return Ok(Some(self.broken("the stream ends inside a length prefix", &prefix)));
+                return Ok(Some(
+                    self.broken("the stream ends inside a length prefix", &prefix),
+                ));
             }
             prefix.push(byte[0]);
             length |= u64::from(byte[0] & 0x7f) << (7 * (prefix.len() - 1));
@@ -515,7 +517,9 @@ impl<R: Read> EventReader<R> {
                 break;
             }
             if prefix.len() == 10 {
-                return Ok(Some(self.broken("the length prefix is not a varint", &prefix)));
+                return Ok(Some(
+                    self.broken("the length prefix is not a varint", &prefix),
+                ));
             }
         }
         if length > MAX_MESSAGE_BYTES {
@@ -650,7 +654,10 @@ mod tests {
         encode_event(&Event::default(), &mut bytes);
         bytes.extend_from_slice(&[0x05, 0x0a]); // says 5 bytes, has 1
         let mut reader = EventReader::new(bytes.as_slice());
-        assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Event(_))));
+        assert!(matches!(
+            reader.next_frame().unwrap(),
+            Some(Frame::Event(_))
+        ));
         let Some(Frame::Broken { error, input }) = reader.next_frame().unwrap() else {
             panic!("expected a broken frame");
         };
@@ -678,6 +685,9 @@ mod tests {
             reader.next_frame().unwrap(),
             Some(Frame::Bad { .. })
         ));
-        assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Event(_))));
+        assert!(matches!(
+            reader.next_frame().unwrap(),
+            Some(Frame::Event(_))
+        ));
     }
 }

@@ -7,9 +7,9 @@
 use cbp_ir::Program;
 use cbp_runtime::proto::{self, Event, EventReader, Frame, value};
 use cbp_runtime::{Engine, LineOutcome, RunOptions, interpreter};
+use proptest::prelude::*;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
-use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -98,7 +98,7 @@ fn the_event_messages_match_the_proto_file() {
         zone: Some(s("ka.b.c.d")),
         timestamp: Some(s("2025-12-03T14:00:00Z")),
     };
-    assert_in_sync(&pool, "cbp.v1.Event", &[event.clone()]);
+    assert_in_sync(&pool, "cbp.v1.Event", std::slice::from_ref(&event));
     assert_in_sync(&pool, "cbp.v1.Location", &[event.location.clone().unwrap()]);
     let kinds = [
         value::Kind::NullValue(true),
@@ -140,7 +140,7 @@ fn the_record_messages_match_the_proto_file() {
         decision_id: s("d"),
         rule: s("r"),
     };
-    assert_in_sync(&pool, "cbp.v1.Action", &[action.clone()]);
+    assert_in_sync(&pool, "cbp.v1.Action", std::slice::from_ref(&action));
     let decision = proto::Decision {
         decision_id: s("d"),
         event_id: s("e"),
@@ -156,7 +156,7 @@ fn the_record_messages_match_the_proto_file() {
         approval: Some(value.clone()),
         priority: Some(value.clone()),
     };
-    assert_in_sync(&pool, "cbp.v1.Decision", &[decision.clone()]);
+    assert_in_sync(&pool, "cbp.v1.Decision", std::slice::from_ref(&decision));
     let approval = proto::ApprovalOutcome {
         decision_id: s("d"),
         rule: s("r"),
@@ -164,7 +164,11 @@ fn the_record_messages_match_the_proto_file() {
         by: s("o"),
         time_ms: 1,
     };
-    assert_in_sync(&pool, "cbp.v1.ApprovalOutcome", &[approval.clone()]);
+    assert_in_sync(
+        &pool,
+        "cbp.v1.ApprovalOutcome",
+        std::slice::from_ref(&approval),
+    );
     let escalation = proto::Escalation {
         decision_id: s("d"),
         incident_id: Some(s("i")),
@@ -176,7 +180,11 @@ fn the_record_messages_match_the_proto_file() {
         time_ms: 1,
         fields: Some(object()),
     };
-    assert_in_sync(&pool, "cbp.v1.Escalation", &[escalation.clone()]);
+    assert_in_sync(
+        &pool,
+        "cbp.v1.Escalation",
+        std::slice::from_ref(&escalation),
+    );
     let directive = proto::Directive {
         decision_id: s("d"),
         command_id: s("c"),
@@ -188,7 +196,7 @@ fn the_record_messages_match_the_proto_file() {
         params: Some(object()),
         time_ms: 1,
     };
-    assert_in_sync(&pool, "cbp.v1.Directive", &[directive.clone()]);
+    assert_in_sync(&pool, "cbp.v1.Directive", std::slice::from_ref(&directive));
     let report = proto::Report {
         report: s("r"),
         from: place(),
@@ -200,13 +208,13 @@ fn the_record_messages_match_the_proto_file() {
         escalated_incidents: 1,
         fields: Some(object()),
     };
-    assert_in_sync(&pool, "cbp.v1.Report", &[report.clone()]);
+    assert_in_sync(&pool, "cbp.v1.Report", std::slice::from_ref(&report));
     let dead = proto::DeadLetter {
         line: 1,
         error: s("e"),
         input: s("i"),
     };
-    assert_in_sync(&pool, "cbp.v1.DeadLetter", &[dead.clone()]);
+    assert_in_sync(&pool, "cbp.v1.DeadLetter", std::slice::from_ref(&dead));
     assert_in_sync(&pool, "cbp.v1.Place", &[place().unwrap()]);
     use proto::output_record::Kind;
     let records: Vec<proto::OutputRecord> = [
@@ -279,7 +287,11 @@ fn policies() -> Arc<Program> {
 /// Feeds a byte stream to a fresh engine; returns (frames, outcomes, dead letters written).
 fn feed(bytes: &[u8]) -> (u64, Vec<LineOutcome>, u64) {
     let program = policies();
-    let mut engine = Engine::new(program.clone(), interpreter(&program), RunOptions::default());
+    let mut engine = Engine::new(
+        program.clone(),
+        interpreter(&program),
+        RunOptions::default(),
+    );
     let mut reader = EventReader::new(bytes);
     let mut dead = 0u64;
     let mut outcomes = Vec::new();
@@ -358,7 +370,13 @@ fn frames_are_read_one_by_one() {
     proto::encode_event(&Event::default(), &mut bytes);
     proto::encode_event(&Event::default(), &mut bytes);
     let mut reader = EventReader::new(bytes.as_slice());
-    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Event(_))));
-    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Event(_))));
+    assert!(matches!(
+        reader.next_frame().unwrap(),
+        Some(Frame::Event(_))
+    ));
+    assert!(matches!(
+        reader.next_frame().unwrap(),
+        Some(Frame::Event(_))
+    ));
     assert!(reader.next_frame().unwrap().is_none());
 }

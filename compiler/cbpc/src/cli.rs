@@ -1,4 +1,4 @@
-//! The command line: `cbpc check`, `cbpc fmt`.
+//! The command line: `cbpc check`, `cbpc fmt`, `cbpc compile`, `cbpc run`, `cbpc test`.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -16,6 +16,15 @@ pub enum Command {
     Check(CheckArgs),
     /// Rewrite `.cbp` files in canonical form (`-` formats standard input to standard output).
     Fmt(FmtArgs),
+    /// Check and lower the policies into a deployable bundle (or print the IR, or emit an
+    /// object file of the native conditions).
+    Compile(CompileArgs),
+    /// Replay an event stream through the policies and write the output records.
+    Run(RunArgs),
+    /// Run the test blocks written in the policies.
+    Test(TestArgs),
+    /// Serve the language server protocol over standard input and output (for editors).
+    Lsp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +49,79 @@ pub struct FmtArgs {
     /// Change nothing; exit 1 if a file is not formatted.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompileArgs {
+    /// Policy files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The output file (required for `bundle` and `obj`; `ir` goes to standard output
+    /// without it).
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+    /// What to write: the hashed policy `bundle`, the `ir` as text, or an `obj` file of the
+    /// conditions compiled to native code.
+    #[arg(long, value_enum, default_value_t = Emit::Bundle)]
+    pub emit: Emit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    Bundle,
+    Ir,
+    Obj,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Policy files or folders, or one bundle written by `cbpc compile`.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The events: one JSON object per line, or length-delimited protobuf `cbp.v1.Event`
+    /// messages with `--format proto`; `-` reads standard input.
+    #[arg(long)]
+    pub events: PathBuf,
+    /// The encoding of the events file.
+    #[arg(long, value_enum, default_value_t = EventFormat::Ndjson)]
+    pub format: EventFormat,
+    /// Where the output records go (standard output by default).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// At the end of the input, move the clock to this RFC 3339 time first.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// `jit` (native code) or `interp` (the reference interpreter); same output.
+    #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
+    pub engine: EngineKind,
+    /// How late (in event time) a message may arrive and still be processed: `30s`, `5min`.
+    #[arg(long)]
+    pub lateness: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Policy files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `jit` (native code) or `interp` (the reference interpreter).
+    #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
+    pub engine: EngineKind,
+}
+
+/// How `cbpc run` reads its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EventFormat {
+    /// Newline-delimited JSON (contract section 2).
+    Ndjson,
+    /// Length-delimited protobuf `cbp.v1.Event` messages (`proto/cbp/v1/event.proto`).
+    Proto,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineKind {
+    Jit,
+    Interp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -43,5 +43,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, io: &mut Io<'_>) -> Exit {
     match cli.command {
         cli::Command::Check(args) => commands::check::run(&args, io),
         cli::Command::Fmt(args) => commands::fmt::run(&args, io),
+        cli::Command::Compile(args) => commands::compile::run(&args, io),
+        cli::Command::Run(args) => commands::run::run(&args, io),
+        cli::Command::Test(args) => commands::test::run(&args, io),
+        cli::Command::Lsp => commands::lsp::run(io),
     }
 }

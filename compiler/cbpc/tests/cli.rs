@@ -1,6 +1,9 @@
 //! End-to-end tests through the real `cbpc` binary: exit codes, output streams and formats of
 //! the contract (`../shared/CONTRACT.md` section 1).
 
+// Test helpers outside #[test] functions: a failed read is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -3,6 +3,9 @@
 //! under `tests/data/*/ok/`, and the shipped `policies/`, `stdlib/` and `examples/`, check
 //! clean. Adding a case is adding a file.
 
+// Test helpers outside #[test] functions: a failed read is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cbp_check::Compiler;
 use cbpc::files;
 use cbpc::render::{Style, render_human};

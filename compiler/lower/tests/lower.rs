@@ -485,6 +485,56 @@ fn tests_lower_to_json_values() {
 }
 
 #[test]
+fn expected_records_lower_to_json_objects() {
+    let p = common::lower_text(
+        r#"
+event speeding {
+    speed_kmh: int
+}
+
+authority traffic_officer {
+    level: L1
+}
+
+rule fine_speeders at local {
+    on s: speeding
+    then {
+        fine traffic_officer { amount: 2000 }
+    }
+}
+
+test "records" {
+    send speeding at 1s { speed_kmh: 95 }
+    expect action fine { params: { amount: 2000, reason: "speeding" }, target: traffic_officer }
+    expect decision { actions: [{ type: fine, params: { amount: 2000 } }], node: { layer: local } }
+}
+"#,
+    );
+    let expects: Vec<_> = p.tests[0]
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            TestStep::Expect(x) => Some(x),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        serde_json::Value::Object(expects[0].fields.clone()),
+        serde_json::json!({
+            "params": { "amount": 2000, "reason": "speeding" },
+            "target": "traffic_officer",
+        })
+    );
+    assert_eq!(
+        serde_json::Value::Object(expects[1].fields.clone()),
+        serde_json::json!({
+            "actions": [{ "type": "fine", "params": { "amount": 2000 } }],
+            "node": { "layer": "local" },
+        })
+    );
+}
+
+#[test]
 fn absolute_send_times() {
     let p = common::lower_text(
         r#"

@@ -1,5 +1,9 @@
 pub mod check;
+pub mod compile;
 pub mod fmt;
+pub mod lsp;
+pub mod run;
+pub mod test;
 
 use crate::{Exit, Io};
 

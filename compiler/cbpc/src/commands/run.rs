@@ -183,7 +183,9 @@ fn bundle_path(paths: &[PathBuf]) -> Option<&Path> {
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
-    head[..n].starts_with(b"{\"header\":").then_some(path.as_path())
+    head[..n]
+        .starts_with(b"{\"header\":")
+        .then_some(path.as_path())
 }
 
 /// Reads a bundle, refusing one whose magic, version or content hash is wrong.
@@ -265,7 +267,7 @@ struct Progress {
 impl Progress {
     /// Redraws the line at most four times a second.
     fn tick(&mut self, lines: u64) {
-        if !self.enabled || lines % 1024 != 0 {
+        if !self.enabled || !lines.is_multiple_of(1024) {
             return;
         }
         let now = Instant::now();
