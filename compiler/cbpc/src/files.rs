@@ -54,7 +54,11 @@ pub fn read_all(paths: &[PathBuf]) -> Result<Vec<SourceFile>, String> {
                 .map_err(|e| format!("cannot read `{}`: {}", path.display(), lower(&e)))?;
             let text = String::from_utf8(bytes)
                 .map_err(|e| format!("`{}` is not UTF-8 text: {}", path.display(), e))?;
-            Ok(SourceFile { name: display_name(path), path: path.clone(), text })
+            Ok(SourceFile {
+                name: display_name(path),
+                path: path.clone(),
+                text,
+            })
         })
         .collect()
 }

@@ -33,9 +33,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>, io: &mut Io<'_>) -> Exit {
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
-            let exit = if error.use_stderr() { Exit::Usage } else { Exit::Clean };
+            let exit = if error.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Clean
+            };
             let text = error.to_string();
-            let stream: &mut dyn Write = if error.use_stderr() { io.stderr } else { io.stdout };
+            let stream: &mut dyn Write = if error.use_stderr() {
+                io.stderr
+            } else {
+                io.stdout
+            };
             let _ = write!(stream, "{text}");
             return exit;
         }

@@ -34,7 +34,9 @@ pub fn render_human(diagnostic: &Diagnostic, sources: &dyn Sources, style: Style
         Style::Colour => GraphicalTheme::unicode(),
         Style::Plain => GraphicalTheme::unicode_nocolor(),
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         // miette only fails when writing to the String fails, which it cannot; fall back to
@@ -69,7 +71,12 @@ pub fn render_json(diagnostic: &Diagnostic, sources: &dyn Sources) -> String {
         end_line: primary.end_line,
         end_column: primary.end_column,
         labels: std::iter::once(primary)
-            .chain(diagnostic.secondary.iter().map(|l| JsonLabel::new(l, sources)))
+            .chain(
+                diagnostic
+                    .secondary
+                    .iter()
+                    .map(|l| JsonLabel::new(l, sources)),
+            )
             .collect(),
         help: diagnostic.help.as_deref(),
     };
@@ -86,7 +93,10 @@ fn severity_word(severity: Severity) -> &'static str {
 /// ((line, col), (end_line, end_col)), 1-based.
 fn position(label: &Label, sources: &dyn Sources) -> ((usize, usize), (usize, usize)) {
     match sources.text(&label.file) {
-        Some(text) => (line_col(&text, label.span.start), line_col(&text, label.span.end)),
+        Some(text) => (
+            line_col(&text, label.span.start),
+            line_col(&text, label.span.end),
+        ),
         None => ((0, 0), (0, 0)),
     }
 }
@@ -191,7 +201,11 @@ fn source_of(file: &str, sources: &dyn Sources) -> Option<NamedSource<String>> {
 fn labeled(label: &Label, primary: bool) -> LabeledSpan {
     let span = SourceSpan::new((label.span.start as usize).into(), label.span.len());
     let text = (!label.message.is_empty()).then(|| label.message.clone());
-    if primary { LabeledSpan::new_primary_with_span(text, span) } else { LabeledSpan::new_with_span(text, span) }
+    if primary {
+        LabeledSpan::new_primary_with_span(text, span)
+    } else {
+        LabeledSpan::new_with_span(text, span)
+    }
 }
 
 impl fmt::Debug for Report {
@@ -218,7 +232,9 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -233,6 +249,8 @@ impl miette::Diagnostic for Report {
         if self.related.is_empty() {
             return None;
         }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
 }

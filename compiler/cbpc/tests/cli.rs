@@ -102,11 +102,17 @@ fn usage_error_exits_2() {
 fn fmt_rewrites_then_check_passes() {
     let messy = "package   demo\nordered enum Level3{low,mid , top}\n";
     let dir = workspace(&[("a.cbp", messy)]);
-    assert_eq!(cbpc(&["fmt", "--check", "a.cbp"], dir.path()).status.code(), Some(1));
+    assert_eq!(
+        cbpc(&["fmt", "--check", "a.cbp"], dir.path()).status.code(),
+        Some(1)
+    );
     assert_eq!(cbpc(&["fmt", "a.cbp"], dir.path()).status.code(), Some(0));
     let formatted = std::fs::read_to_string(dir.path().join("a.cbp")).expect("read");
     assert_ne!(formatted, messy);
-    assert_eq!(cbpc(&["fmt", "--check", "a.cbp"], dir.path()).status.code(), Some(0));
+    assert_eq!(
+        cbpc(&["fmt", "--check", "a.cbp"], dir.path()).status.code(),
+        Some(0)
+    );
     assert_eq!(cbpc(&["check", "a.cbp"], dir.path()).status.code(), Some(0));
 }
 
@@ -115,7 +121,10 @@ fn fmt_refuses_broken_files_and_keeps_them() {
     let dir = workspace(&[("b.cbp", BROKEN)]);
     let out = cbpc(&["fmt", "b.cbp"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(std::fs::read_to_string(dir.path().join("b.cbp")).expect("read"), BROKEN);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b.cbp")).expect("read"),
+        BROKEN
+    );
 }
 
 #[test]
@@ -135,7 +144,10 @@ fn fmt_stdin_to_stdout() {
         .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "package demo\n\nenum E {\n    a\n    b\n}\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "package demo\n\nenum E {\n    a\n    b\n}\n"
+    );
 }
 
 #[test]

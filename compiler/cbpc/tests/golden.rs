@@ -12,7 +12,10 @@ use cbpc::render::{Style, render_human};
 use std::path::{Path, PathBuf};
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 fn relative(path: &Path) -> String {
@@ -46,8 +49,10 @@ fn broken_inputs_pin_their_diagnostics() {
                 "{} should have at least one diagnostic",
                 relative(path)
             );
-            let rendered: String =
-                diagnostics.iter().map(|d| render_human(d, &compiler, Style::Plain)).collect();
+            let rendered: String = diagnostics
+                .iter()
+                .map(|d| render_human(d, &compiler, Style::Plain))
+                .collect();
             insta::assert_snapshot!(rendered);
         });
     });
@@ -57,8 +62,10 @@ fn broken_inputs_pin_their_diagnostics() {
 fn valid_inputs_check_clean() {
     insta::glob!("../../../tests/data", "*/ok/*.cbp", |path| {
         let (compiler, diagnostics) = check_one(path);
-        let rendered: String =
-            diagnostics.iter().map(|d| render_human(d, &compiler, Style::Plain)).collect();
+        let rendered: String = diagnostics
+            .iter()
+            .map(|d| render_human(d, &compiler, Style::Plain))
+            .collect();
         assert!(diagnostics.is_empty(), "{}:\n{rendered}", relative(path));
     });
 }
@@ -73,8 +80,10 @@ fn assert_folder_clean(folder: &str) {
     }
     let compiler = cbpc::load(&sources);
     let diagnostics = compiler.diagnostics();
-    let rendered: String =
-        diagnostics.iter().map(|d| render_human(d, &compiler, Style::Plain)).collect();
+    let rendered: String = diagnostics
+        .iter()
+        .map(|d| render_human(d, &compiler, Style::Plain))
+        .collect();
     assert!(diagnostics.is_empty(), "{folder}:\n{rendered}");
 }
 
@@ -86,7 +95,10 @@ fn shipped_policies_check_clean() {
 #[test]
 fn standard_library_checks_clean() {
     assert_folder_clean("stdlib");
-    assert!(Compiler::new().diagnostics().is_empty(), "the embedded stdlib has diagnostics");
+    assert!(
+        Compiler::new().diagnostics().is_empty(),
+        "the embedded stdlib has diagnostics"
+    );
 }
 
 /// The examples of `docs/language.md` (one file per section; the package examples span two

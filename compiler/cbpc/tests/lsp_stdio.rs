@@ -103,7 +103,6 @@ fn the_binary_serves_the_protocol_over_stdio() {
     let shutdown = wait_for(&rx, |m| m["id"] == 2);
     assert!(shutdown.get("error").is_none(), "{shutdown}");
     send(json!({ "jsonrpc": "2.0", "method": "exit" }));
-    drop(send);
     drop(stdin);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");

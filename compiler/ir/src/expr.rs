@@ -100,46 +100,108 @@ pub enum Aggregate {
 pub enum Node {
     Lit(Lit),
     /// The scalar in `slot` of a row; null when its presence bit is clear.
-    Load { row: RowRef, slot: u32, ty: Scalar },
+    Load {
+        row: RowRef,
+        slot: u32,
+        ty: Scalar,
+    },
     /// Whether slot `slot` (a scalar, a record's or an object's presence slot) was given.
-    Present { row: RowRef, slot: u32 },
+    Present {
+        row: RowRef,
+        slot: u32,
+    },
     /// A flattened nested record of a row, as a record value.
-    LoadRecord { row: RowRef, presence: u32, record: RecordId },
+    LoadRecord {
+        row: RowRef,
+        presence: u32,
+        record: RecordId,
+    },
     /// An object (list, map) of a row; null when its presence bit is clear. `ty` is the
     /// field's type without `?`.
-    LoadObject { row: RowRef, presence: u32, index: u32, ty: Ty },
+    LoadObject {
+        row: RowRef,
+        presence: u32,
+        index: u32,
+        ty: Ty,
+    },
     /// A whole row, as a message value.
-    RowValue { row: RowRef, message: MessageId },
+    RowValue {
+        row: RowRef,
+        message: MessageId,
+    },
     /// A `let` binding or inlined function parameter: slot in the evaluation frame.
     Local(u32),
     /// The messages matched by correlation `index` of the current rule (a list of messages).
     Matches(u32),
     Not(NodeId),
-    Neg { ty: Scalar, value: NodeId },
+    Neg {
+        ty: Scalar,
+        value: NodeId,
+    },
     /// `ty` is the operand type; the result is the operand type except
     /// `Timestamp - Timestamp = Duration`, `Duration / Duration = Float`,
     /// `Distance / Distance = Float`, and `Duration * Float = Duration` (the right operand
     /// of `Mul`/`Div` on quantities is then `Float` or `Int`, see `rhs_ty`).
-    Arith { op: ArithOp, ty: Scalar, rhs_ty: Scalar, lhs: NodeId, rhs: NodeId },
+    Arith {
+        op: ArithOp,
+        ty: Scalar,
+        rhs_ty: Scalar,
+        lhs: NodeId,
+        rhs: NodeId,
+    },
     /// Both operands have type `ty` (ints are converted with `IntToFloat` first).
-    Cmp { op: CmpOp, ty: Scalar, lhs: NodeId, rhs: NodeId },
+    Cmp {
+        op: CmpOp,
+        ty: Scalar,
+        lhs: NodeId,
+        rhs: NodeId,
+    },
     /// Short-circuit: `rhs` is evaluated only when needed.
     And(NodeId, NodeId),
     Or(NodeId, NodeId),
     IntToFloat(NodeId),
     /// `value ?? default`
-    Coalesce { value: NodeId, default: NodeId },
-    If { cond: NodeId, then: NodeId, otherwise: NodeId },
+    Coalesce {
+        value: NodeId,
+        default: NodeId,
+    },
+    If {
+        cond: NodeId,
+        then: NodeId,
+        otherwise: NodeId,
+    },
     /// `item in list`, comparing as `elem`.
-    In { item: NodeId, list: NodeId, elem: Ty },
+    In {
+        item: NodeId,
+        list: NodeId,
+        elem: Ty,
+    },
     /// A list literal; `ty` is the list's type (`list<T>`), not the element's.
-    List { items: Vec<NodeId>, ty: Ty },
-    Record { record: RecordId, fields: Vec<NodeId> },
+    List {
+        items: Vec<NodeId>,
+        ty: Ty,
+    },
+    Record {
+        record: RecordId,
+        fields: Vec<NodeId>,
+    },
     /// A field of a record or message value, by name.
-    GetField { base: NodeId, field: String, ty: Ty },
+    GetField {
+        base: NodeId,
+        field: String,
+        ty: Ty,
+    },
     /// `list.field`: the field of every element.
-    MapField { list: NodeId, field: String, ty: Ty },
-    Call { builtin: Builtin, args: Vec<NodeId>, ty: Ty },
+    MapField {
+        list: NodeId,
+        field: String,
+        ty: Ty,
+    },
+    Call {
+        builtin: Builtin,
+        args: Vec<NodeId>,
+        ty: Ty,
+    },
     Aggregate(Aggregate),
 }
 
@@ -197,7 +259,11 @@ impl Node {
             Node::Arith { lhs, rhs, .. } | Node::Cmp { lhs, rhs, .. } => vec![*lhs, *rhs],
             Node::And(a, b) | Node::Or(a, b) => vec![*a, *b],
             Node::Coalesce { value, default } => vec![*value, *default],
-            Node::If { cond, then, otherwise } => vec![*cond, *then, *otherwise],
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => vec![*cond, *then, *otherwise],
             Node::In { item, list, .. } => vec![*item, *list],
             Node::List { items, .. } => items.clone(),
             Node::Record { fields, .. } => fields.clone(),
@@ -214,11 +280,26 @@ impl Node {
             self,
             Node::Local(_)
                 | Node::Matches(_)
-                | Node::Load { row: RowRef::Candidate, .. }
-                | Node::Present { row: RowRef::Candidate, .. }
-                | Node::LoadRecord { row: RowRef::Candidate, .. }
-                | Node::LoadObject { row: RowRef::Candidate, .. }
-                | Node::RowValue { row: RowRef::Candidate, .. }
+                | Node::Load {
+                    row: RowRef::Candidate,
+                    ..
+                }
+                | Node::Present {
+                    row: RowRef::Candidate,
+                    ..
+                }
+                | Node::LoadRecord {
+                    row: RowRef::Candidate,
+                    ..
+                }
+                | Node::LoadObject {
+                    row: RowRef::Candidate,
+                    ..
+                }
+                | Node::RowValue {
+                    row: RowRef::Candidate,
+                    ..
+                }
         )
     }
 }

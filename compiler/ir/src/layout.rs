@@ -94,7 +94,10 @@ pub enum Storage {
     Slot(u32),
     /// A nested record, flattened: its fields have slots of their own; the presence bit of
     /// `presence` says whether the record was given.
-    Record { presence: u32, fields: Vec<FieldLayout> },
+    Record {
+        presence: u32,
+        fields: Vec<FieldLayout>,
+    },
     /// A list, map, or anything not flat, as a [`crate::Value`] in `Row::objects[index]`; the
     /// presence bit of `presence` says whether it was given.
     Object { presence: u32, index: u32 },

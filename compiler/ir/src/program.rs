@@ -50,7 +50,10 @@ impl Program {
         let mut out: Vec<bool> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let dep = node.reads_frame()
-                || node.operands().iter().any(|o| out.get(o.0 as usize).copied().unwrap_or(true));
+                || node
+                    .operands()
+                    .iter()
+                    .any(|o| out.get(o.0 as usize).copied().unwrap_or(true));
             out.push(dep);
         }
         out
@@ -120,8 +123,16 @@ pub struct Rule {
 pub enum Step {
     /// A condition. `text` is its source text; `shows` are the values the rationale of a
     /// decision records (each field read in the condition, by its source text).
-    When { cond: NodeId, text: String, shows: Vec<(String, NodeId)> },
-    Let { local: u32, name: String, value: NodeId },
+    When {
+        cond: NodeId,
+        text: String,
+        shows: Vec<(String, NodeId)>,
+    },
+    Let {
+        local: u32,
+        name: String,
+        value: NodeId,
+    },
     Correlate(Correlation),
 }
 
@@ -164,11 +175,23 @@ pub struct Approval {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ActionTemplate {
     /// `kind target { params }`.
-    Invoke { kind: String, target: String, params: Vec<(String, NodeId)> },
+    Invoke {
+        kind: String,
+        target: String,
+        params: Vec<(String, NodeId)>,
+    },
     /// An incident to the ancestor node at `to_layer`.
-    Escalate { incident: MessageId, to_layer: u8, fields: Vec<(String, NodeId)> },
+    Escalate {
+        incident: MessageId,
+        to_layer: u8,
+        fields: Vec<(String, NodeId)>,
+    },
     /// A directive down.
-    Command { directive: MessageId, to: CommandTarget, fields: Vec<(String, NodeId)> },
+    Command {
+        directive: MessageId,
+        to: CommandTarget,
+        fields: Vec<(String, NodeId)>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -201,8 +224,15 @@ pub enum TestStep {
     /// A message at `at_ms` after the test start (or at an absolute Unix ms time when
     /// `absolute`), with the given field values (envelope fields the test leaves out get
     /// defaults from the runtime).
-    Send { message: MessageId, at_ms: i64, absolute: bool, fields: serde_json::Map<String, serde_json::Value> },
-    Advance { by_ms: i64 },
+    Send {
+        message: MessageId,
+        at_ms: i64,
+        absolute: bool,
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
+    Advance {
+        by_ms: i64,
+    },
     Expect(Expectation),
 }
 

@@ -39,7 +39,9 @@ impl Row {
     }
 
     pub fn is_present(&self, slot: u32) -> bool {
-        self.present.get(slot as usize / 64).is_some_and(|w| w & (1 << (slot % 64)) != 0)
+        self.present
+            .get(slot as usize / 64)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
     }
 
     pub fn get(&self, slot: u32) -> u64 {

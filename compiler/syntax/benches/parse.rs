@@ -29,15 +29,27 @@ rule r_{rule} at local {{
 
 fn bench_parse(c: &mut Criterion) {
     let text = generated(8_400);
-    eprintln!("generated file: {} lines, {} bytes", text.lines().count(), text.len());
+    eprintln!(
+        "generated file: {} lines, {} bytes",
+        text.lines().count(),
+        text.len()
+    );
     let parsed = cbp_syntax::parse("bench.cbp", &text);
-    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics.first());
+    assert!(
+        parsed.diagnostics.is_empty(),
+        "{:?}",
+        parsed.diagnostics.first()
+    );
 
     let mut group = c.benchmark_group("syntax");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(text.len() as u64));
-    group.bench_function("lex_100k_lines", |b| b.iter(|| black_box(cbp_syntax::lexer::tokenize(&text))));
-    group.bench_function("parse_100k_lines", |b| b.iter(|| black_box(cbp_syntax::parse("bench.cbp", &text))));
+    group.bench_function("lex_100k_lines", |b| {
+        b.iter(|| black_box(cbp_syntax::lexer::tokenize(&text)))
+    });
+    group.bench_function("parse_100k_lines", |b| {
+        b.iter(|| black_box(cbp_syntax::parse("bench.cbp", &text)))
+    });
     group.bench_function("format_100k_lines", |b| {
         b.iter(|| black_box(cbp_syntax::format::format_source("bench.cbp", &text)))
     });

@@ -40,7 +40,11 @@ impl Path {
 
     /// The dotted text, `a.b.c`.
     pub fn dotted(&self) -> String {
-        self.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")
+        self.segments
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 

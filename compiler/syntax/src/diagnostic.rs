@@ -58,7 +58,11 @@ impl Diagnostic {
             code,
             severity,
             message: message.into(),
-            primary: Label { file: file.to_owned(), span, message: String::new() },
+            primary: Label {
+                file: file.to_owned(),
+                span,
+                message: String::new(),
+            },
             secondary: Vec::new(),
             help: None,
         }
@@ -71,7 +75,11 @@ impl Diagnostic {
     }
 
     pub fn with_secondary(mut self, file: &str, span: Span, message: impl Into<String>) -> Self {
-        self.secondary.push(Label { file: file.to_owned(), span, message: message.into() });
+        self.secondary.push(Label {
+            file: file.to_owned(),
+            span,
+            message: message.into(),
+        });
         self
     }
 

@@ -32,7 +32,11 @@ pub fn load(sources: &[files::SourceFile]) -> Compiler {
 }
 
 fn report(diagnostics: &[Diagnostic], compiler: &Compiler, format: Format, io: &mut Io<'_>) {
-    let style = if io.colour { Style::Colour } else { Style::Plain };
+    let style = if io.colour {
+        Style::Colour
+    } else {
+        Style::Plain
+    };
     for diagnostic in diagnostics {
         let _ = match format {
             Format::Human => write!(io.stderr, "{}", render_human(diagnostic, compiler, style)),
@@ -45,7 +49,10 @@ fn summarise(diagnostics: &[Diagnostic], files: usize, format: Format, io: &mut 
     if format == Format::Json {
         return;
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     let files = plural(files, "file");
     let _ = if diagnostics.is_empty() {
@@ -61,5 +68,9 @@ fn summarise(diagnostics: &[Diagnostic], files: usize, format: Format, io: &mut 
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }

@@ -40,7 +40,10 @@ pub fn run(args: &FmtArgs, io: &mut Io<'_>) -> Exit {
 
 fn format_stdin(args: &FmtArgs, io: &mut Io<'_>) -> Exit {
     if args.paths.len() > 1 {
-        return fail(io, "`-` (standard input) cannot be combined with other paths");
+        return fail(
+            io,
+            "`-` (standard input) cannot be combined with other paths",
+        );
     }
     let mut text = String::new();
     if let Err(e) = io.stdin.read_to_string(&mut text) {
@@ -76,7 +79,11 @@ impl Sources for OneFile<'_> {
 }
 
 fn show(diagnostics: &[cbp_syntax::Diagnostic], name: &str, text: &str, io: &mut Io<'_>) {
-    let style = if io.colour { Style::Colour } else { Style::Plain };
+    let style = if io.colour {
+        Style::Colour
+    } else {
+        Style::Plain
+    };
     let sources = OneFile { name, text };
     for diagnostic in diagnostics {
         let _ = write!(io.stderr, "{}", render_human(diagnostic, &sources, style));
