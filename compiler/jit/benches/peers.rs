@@ -1,0 +1,334 @@
+//! Peers: the speeding condition — `violation_type == "speeding" && severity >= medium &&
+//! confidence > 0.85` — in Rego (`regorus`, interpreted and compiled policy) and CEL
+//! (`cel-interpreter`), next to the Cranelift JIT, the reference interpreter and a
+//! hand-written closure, over the same 64 rows as `benches/eval.rs` (whose setup is copied
+//! here). The peers get the row as their native input value, built before timing; the
+//! severity is its rank (`low` 0, `medium` 1, `high` 2, `critical` 3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
+use cbp_ir::expr::{CmpOp, GraphBuilder, Lit, Node, NodeId};
+use cbp_ir::layout::envelope;
+use cbp_ir::program::{Rule, Step};
+use cbp_ir::{EnumId, MessageId, Program, Row, RowRef, Scalar, Value};
+use cbp_jit::Jit;
+use cbp_runtime::eval::{EvalContext, Evaluator, Interpreter};
+use cbp_runtime::intern::Interner;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::collections::{BTreeMap, HashMap};
+use std::hint::black_box;
+use std::sync::Arc;
+
+const VIOLATION_TYPE: u32 = envelope::SLOTS;
+const SLOTS: u32 = envelope::SLOTS + 1;
+const MEDIUM: u32 = 1;
+const ROWS: usize = 64;
+
+fn speeding_program() -> (Program, NodeId) {
+    let mut g = GraphBuilder::default();
+    let severity = Scalar::Enum(EnumId(0));
+    let kind = g.add(Node::Load {
+        row: RowRef::Trigger,
+        slot: VIOLATION_TYPE,
+        ty: Scalar::Str,
+    });
+    let speeding = g.add(Node::Lit(Lit::Str("speeding".into())));
+    let is_speeding = g.add(Node::Cmp {
+        op: CmpOp::Eq,
+        ty: Scalar::Str,
+        lhs: kind,
+        rhs: speeding,
+    });
+    let level = g.add(Node::Load {
+        row: RowRef::Trigger,
+        slot: envelope::SEVERITY,
+        ty: severity,
+    });
+    let medium = g.add(Node::Lit(Lit::Enum(EnumId(0), MEDIUM)));
+    let serious = g.add(Node::Cmp {
+        op: CmpOp::Ge,
+        ty: severity,
+        lhs: level,
+        rhs: medium,
+    });
+    let confidence = g.add(Node::Load {
+        row: RowRef::Trigger,
+        slot: envelope::CONFIDENCE,
+        ty: Scalar::Float,
+    });
+    let threshold = g.add(Node::Lit(Lit::Float(0.85f64.to_bits())));
+    let sure = g.add(Node::Cmp {
+        op: CmpOp::Gt,
+        ty: Scalar::Float,
+        lhs: confidence,
+        rhs: threshold,
+    });
+    let both = g.add(Node::And(is_speeding, serious));
+    let cond = g.add(Node::And(both, sure));
+    let program = Program {
+        format_version: cbp_ir::FORMAT_VERSION,
+        nodes: g.finish(),
+        rules: vec![Rule {
+            name: "speeding".into(),
+            qualified: "traffic.speeding".into(),
+            layer: 1,
+            trigger: MessageId(0),
+            source: None,
+            steps: vec![Step::When {
+                cond,
+                text: "speeding".into(),
+                shows: Vec::new(),
+            }],
+            locals: 0,
+            priority: None,
+            then: Vec::new(),
+            approval: None,
+            on_approve: Vec::new(),
+            on_reject: Vec::new(),
+            no_response: None,
+        }],
+        ..Program::default()
+    };
+    (program, cond)
+}
+
+/// Rows with every mix of the three tests, some fields absent.
+fn rows(interner: &mut Interner) -> Vec<Arc<Row>> {
+    let kinds = [interner.intern("speeding"), interner.intern("red_light")];
+    (0..ROWS)
+        .map(|i| {
+            let mut row = Row::new(MessageId(0), SLOTS, 1);
+            row.set(VIOLATION_TYPE, kinds[i % 2]);
+            row.set(envelope::SEVERITY, (i / 2 % 4) as u64);
+            if i % 7 != 0 {
+                row.set(
+                    envelope::CONFIDENCE,
+                    (0.80 + (i % 5) as f64 * 0.03).to_bits(),
+                );
+            }
+            Arc::new(row)
+        })
+        .collect()
+}
+
+/// What an evaluation context borrows besides the row.
+struct Env<'a> {
+    program: &'a Program,
+    interner: &'a Interner,
+    places: &'a BTreeMap<Arc<str>, cbp_runtime::geo::Point>,
+}
+
+impl<'a> Env<'a> {
+    fn context(self, row: &'a Arc<Row>) -> EvalContext<'a> {
+        EvalContext {
+            program: self.program,
+            interner: self.interner,
+            trigger: row,
+            candidate: None,
+            locals: &[],
+            matches: &[],
+            places: self.places,
+            aggregates: None,
+        }
+    }
+}
+
+const REGO: &str = r#"package cbp
+
+import rego.v1
+
+default speeding := false
+
+speeding if {
+    input.violation_type == "speeding"
+    input.severity >= 1
+    input.confidence > 0.85
+}
+"#;
+
+/// A missing field is undefined in Rego (the rule does not hold); CEL needs `has`.
+const CEL: &str = r#"v.violation_type == "speeding" && v.severity >= 1 && has(v.confidence) && v.confidence > 0.85"#;
+
+/// The row as JSON: absent fields left out, the severity as its rank.
+fn json(row: &Row, interner: &Interner) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    if row.is_present(VIOLATION_TYPE) {
+        let text = interner.resolve(row.get(VIOLATION_TYPE));
+        object.insert("violation_type".into(), text.to_string().into());
+    }
+    if row.is_present(envelope::SEVERITY) {
+        object.insert("severity".into(), row.get(envelope::SEVERITY).into());
+    }
+    if row.is_present(envelope::CONFIDENCE) {
+        object.insert("confidence".into(), row.float(envelope::CONFIDENCE).into());
+    }
+    serde_json::Value::Object(object)
+}
+
+fn cel_value(json: &serde_json::Value) -> cel_interpreter::Value {
+    let mut map: HashMap<String, cel_interpreter::Value> = HashMap::new();
+    for (key, value) in json.as_object().into_iter().flatten() {
+        let value = match value {
+            serde_json::Value::String(s) => cel_interpreter::Value::from(s.clone()),
+            serde_json::Value::Number(n) if n.is_u64() => {
+                cel_interpreter::Value::Int(n.as_i64().unwrap_or_default())
+            }
+            serde_json::Value::Number(n) => {
+                cel_interpreter::Value::Float(n.as_f64().unwrap_or_default())
+            }
+            _ => cel_interpreter::Value::Null,
+        };
+        map.insert(key.clone(), value);
+    }
+    map.into()
+}
+
+fn bench(c: &mut Criterion) {
+    let (program, cond) = speeding_program();
+    let mut interner = Interner::new();
+    interner.intern("speeding");
+    let rows = rows(&mut interner);
+    let speeding_id = interner.lookup("speeding").unwrap_or(u64::MAX);
+    let places = BTreeMap::new();
+    let context = |row| {
+        Env {
+            program: &program,
+            interner: &interner,
+            places: &places,
+        }
+        .context(row)
+    };
+    let jit = Jit::compile(&program, &mut |s| interner.lookup(s).unwrap_or(u64::MAX)).expect("jit");
+    let compiled = jit.condition(cond).expect("compiled");
+    let mut interpreter = Interpreter::new(&program);
+    let hand_written = |row: &Row| {
+        row.is_present(VIOLATION_TYPE)
+            && row.get(VIOLATION_TYPE) == speeding_id
+            && row.is_present(envelope::SEVERITY)
+            && row.get(envelope::SEVERITY) as u32 >= MEDIUM
+            && row.is_present(envelope::CONFIDENCE)
+            && row.float(envelope::CONFIDENCE) > 0.85
+    };
+    let expected: Vec<bool> = rows
+        .iter()
+        .map(|row| interpreter.eval(&context(row), cond) == Value::Bool(true))
+        .collect();
+
+    // Rego: the engine's interpreter (`eval_rule`) and its compiled policy.
+    let inputs: Vec<serde_json::Value> = rows.iter().map(|row| json(row, &interner)).collect();
+    let rego_inputs: Vec<regorus::Value> = inputs
+        .iter()
+        .map(|j| regorus::Value::from(j.clone()))
+        .collect();
+    let mut rego = regorus::Engine::new();
+    rego.add_policy("speeding.rego".into(), REGO.into())
+        .expect("rego policy");
+    let rego_rule = || "data.cbp.speeding".to_string();
+    let rego_compiled = rego
+        .compile_with_entrypoint(&"data.cbp.speeding".into())
+        .expect("rego compiled");
+
+    // CEL: one context, the row's variable replaced for each evaluation.
+    let cel_inputs: Vec<cel_interpreter::Value> = inputs.iter().map(cel_value).collect();
+    let cel = cel_interpreter::Program::compile(CEL).expect("cel program");
+    let mut cel_context = cel_interpreter::Context::default();
+
+    // Everyone agrees before they race.
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(hand_written(row), expected[i], "hand-written, row {i}");
+        assert_eq!(
+            compiled.eval(row, None) == Some(true),
+            expected[i],
+            "jit, row {i}"
+        );
+        rego.set_input(rego_inputs[i].clone());
+        let found = rego.eval_rule(rego_rule()).expect("rego eval");
+        assert_eq!(
+            found == regorus::Value::Bool(true),
+            expected[i],
+            "rego, row {i}"
+        );
+        let found = rego_compiled
+            .eval_with_input(rego_inputs[i].clone())
+            .expect("rego compiled eval");
+        assert_eq!(
+            found == regorus::Value::Bool(true),
+            expected[i],
+            "rego compiled, row {i}"
+        );
+        cel_context.add_variable_from_value("v", cel_inputs[i].clone());
+        let found = cel.execute(&cel_context).expect("cel eval");
+        assert_eq!(
+            found == cel_interpreter::Value::Bool(true),
+            expected[i],
+            "cel, row {i}"
+        );
+    }
+
+    let mut group = c.benchmark_group("peers");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function("hand_written", |b| {
+        b.iter(|| {
+            rows.iter()
+                .filter(|row| hand_written(black_box(row)))
+                .count()
+        })
+    });
+    group.bench_function("jit", |b| {
+        b.iter(|| {
+            rows.iter()
+                .filter(|row| compiled.eval(black_box(row), None) == Some(true))
+                .count()
+        })
+    });
+    group.bench_function("interpreter", |b| {
+        b.iter(|| {
+            rows.iter()
+                .filter(|row| interpreter.eval_bool(&context(black_box(row)), cond))
+                .count()
+        })
+    });
+    group.bench_function("cel_interpreter", |b| {
+        b.iter(|| {
+            cel_inputs
+                .iter()
+                .filter(|input| {
+                    cel_context.add_variable_from_value("v", (*input).clone());
+                    cel.execute(&cel_context) == Ok(cel_interpreter::Value::Bool(true))
+                })
+                .count()
+        })
+    });
+    group.bench_function("regorus_compiled_policy", |b| {
+        b.iter(|| {
+            rego_inputs
+                .iter()
+                .filter(|input| {
+                    rego_compiled.eval_with_input((*input).clone()).ok()
+                        == Some(regorus::Value::Bool(true))
+                })
+                .count()
+        })
+    });
+    group.bench_function("regorus_eval_rule", |b| {
+        b.iter(|| {
+            rego_inputs
+                .iter()
+                .filter(|input| {
+                    rego.set_input((*input).clone());
+                    rego.eval_rule(rego_rule()).ok() == Some(regorus::Value::Bool(true))
+                })
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);
