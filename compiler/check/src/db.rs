@@ -1,6 +1,7 @@
 //! The salsa database: inputs (one per source file, plus the workspace listing them) and the
 //! log of executed queries that tests use to pin incrementality.
 
+use cbp_syntax::ast::Item;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,13 +21,20 @@ pub struct Workspace {
     pub files: Vec<SourceFile>,
 }
 
-/// One item of one file, by position; the key of the per-item queries.
-#[salsa::interned(debug)]
+/// One item of one file, by position: created by `queries::file_items` for each item of a
+/// parse, and the key of the per-item queries. Its syntax (spans relative to the item's start)
+/// is a tracked field: when `file_items` re-runs after an edit, an item whose syntax compares
+/// equal keeps its old revision, so only the edited item's check re-runs; and re-verifying a
+/// per-item memo of an untouched file reads one field revision instead of walking a query.
+#[salsa::tracked(debug)]
 pub struct ItemKey<'db> {
     #[returns(copy)]
     pub file: SourceFile,
     #[returns(copy)]
     pub index: u32,
+    #[tracked]
+    #[returns(ref)]
+    pub syntax: Arc<Item>,
 }
 
 #[derive(Clone, Default)]
@@ -35,27 +43,26 @@ struct QueryLog {
     entries: Arc<Mutex<Vec<String>>>,
 }
 
+/// The database the queries run on: salsa's, plus the query log.
 #[salsa::db]
-#[derive(Clone)]
-pub struct CheckDb {
-    storage: salsa::Storage<Self>,
-    log: QueryLog,
+pub trait Db: salsa::Database {
+    /// Called first thing by every tracked query that executes, like `check_item(Id(402))`.
+    fn log_execution(&self, query: &'static str, key: salsa::Id);
 }
 
-impl Default for CheckDb {
-    fn default() -> Self {
-        let log = QueryLog::default();
-        let sink = log.clone();
-        let storage = salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
-            if let salsa::EventKind::WillExecute { database_key } = event.kind
-                && sink.enabled.load(Ordering::Relaxed)
-                && let Ok(mut entries) = sink.entries.lock()
-            {
-                entries.push(format!("{database_key:?}"));
-            }
-        })));
-        CheckDb { storage, log }
-    }
+/// Records a tracked query's execution in the query log (a no-op unless the log is on).
+pub fn log_execution(db: &dyn Db, query: &'static str, key: impl salsa::plumbing::AsId) {
+    db.log_execution(query, key.as_id());
+}
+
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct CheckDb {
+    // No salsa event callback: with one installed salsa builds an event (and looks up the
+    // current thread) for every memo it verifies, a large share of a small re-check. The
+    // queries log their own executions instead.
+    storage: salsa::Storage<Self>,
+    log: QueryLog,
 }
 
 impl CheckDb {
@@ -76,3 +83,14 @@ impl CheckDb {
 
 #[salsa::db]
 impl salsa::Database for CheckDb {}
+
+#[salsa::db]
+impl Db for CheckDb {
+    fn log_execution(&self, query: &'static str, key: salsa::Id) {
+        if self.log.enabled.load(Ordering::Relaxed)
+            && let Ok(mut entries) = self.log.entries.lock()
+        {
+            entries.push(format!("{query}({key:?})"));
+        }
+    }
+}

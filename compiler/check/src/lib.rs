@@ -25,7 +25,7 @@ mod table;
 
 pub use cbp_syntax::{Diagnostic, Label, Severity, Span};
 
-use db::{CheckDb, ItemKey, SourceFile, Workspace};
+use db::{CheckDb, SourceFile, Workspace};
 use salsa::Setter;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -131,13 +131,13 @@ impl Compiler {
         let mut program = hir::Program::default();
         for file in self.workspace.files(&self.db) {
             let parsed = queries::parse_file(&self.db, *file);
-            for index in 0..parsed.ast.items.len() as u32 {
-                let checked = queries::check_item(&self.db, ItemKey::new(&self.db, *file, index));
+            for key in queries::file_items(&self.db, *file) {
+                let checked = queries::check_item(&self.db, *key);
                 if let Some(kind) = &checked.kind {
                     program.items.push(Arc::new(hir::Item {
                         id: checked.id.clone(),
                         file: file.path(&self.db).clone(),
-                        offset: parsed.item_offset(index),
+                        offset: parsed.item_offset(key.index(&self.db)),
                         kind: kind.clone(),
                     }));
                 }

@@ -1,13 +1,16 @@
 //! Lints that compare items with each other: duplicate and shadowed rules (by hashing each
 //! rule's trigger and condition, never comparing all pairs) and recursive functions.
 
-use crate::db::ItemKey;
+use crate::db::{Db, SourceFile, log_execution};
 use crate::diag::{Loc, LocDiag};
 use crate::print::expr_text;
-use crate::queries::item_syntax;
+use crate::queries::parse_file;
 use cbp_syntax::Span;
 use cbp_syntax::ast::{Expr, Item, RuleClause};
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::Arc;
 
 /// What the lints need to know about an item, span-insensitive where it compares.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -21,6 +24,9 @@ pub enum Summary {
         condition: String,
         /// The `correlate`/`absent` clauses, in canonical text.
         correlations: String,
+        /// A hash of `trigger` and `condition`, computed when the file changes so that
+        /// re-linting the whole program hashes no strings.
+        key_hash: u64,
     },
     Fn {
         name: String,
@@ -30,9 +36,40 @@ pub enum Summary {
     },
 }
 
+/// One file's package and the summaries of its items, by item index.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FileSummaries {
+    pub package: String,
+    pub items: Vec<(u32, Summary)>,
+}
+
+/// The summaries of one file's items, straight from its parse: one dependency, so an untouched
+/// file verifies in O(1) instead of once per item. Equal (backdated) after an edit that leaves
+/// every trigger, condition and correlation as it was.
 #[salsa::tracked(returns(ref))]
-pub fn item_summary<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Summary> {
-    match item_syntax(db, key).as_deref()? {
+pub fn file_summaries(db: &dyn Db, file: SourceFile) -> Arc<FileSummaries> {
+    log_execution(db, "file_summaries", file);
+    let ast = &parse_file(db, file).ast;
+    let package = ast
+        .package
+        .as_ref()
+        .map(|p| p.path.dotted())
+        .unwrap_or_default();
+    let items = (0u32..)
+        .zip(&ast.items)
+        .filter_map(|(index, item)| Some((index, summary_of(item)?)))
+        .collect();
+    Arc::new(FileSummaries { package, items })
+}
+
+/// An item's summary; its name span relative to the item's start, like every item-level span.
+fn summary_of(item: &Item) -> Option<Summary> {
+    let base = item.span().start;
+    let relative = |s: Span| Span {
+        start: s.start.saturating_sub(base),
+        end: s.end.saturating_sub(base),
+    };
+    match item {
         Item::Rule(r) => {
             let mut trigger = String::new();
             let mut condition = Vec::new();
@@ -63,12 +100,16 @@ pub fn item_summary<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Opt
                     _ => {}
                 }
             }
+            let condition = condition.join(" and ");
+            let mut hasher = DefaultHasher::new();
+            (&trigger, &condition).hash(&mut hasher);
             Some(Summary::Rule {
                 name: r.name.name.clone(),
-                name_span: r.name.span,
+                name_span: relative(r.name.span),
                 trigger,
-                condition: condition.join(" and "),
+                condition,
                 correlations: correlations.join("; "),
+                key_hash: hasher.finish(),
             })
         }
         Item::Fn(f) => {
@@ -78,7 +119,7 @@ pub fn item_summary<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Opt
             }
             Some(Summary::Fn {
                 name: f.name.name.clone(),
-                name_span: f.name.span,
+                name_span: relative(f.name.span),
                 calls,
             })
         }
@@ -114,13 +155,50 @@ fn collect_calls(e: &Expr, out: &mut Vec<String>) {
     }
 }
 
+/// What makes two rules compare: package, trigger and condition; hashed by the precomputed
+/// hash of the latter two.
+#[derive(PartialEq, Eq)]
+struct RuleKey<'a> {
+    hash: u64,
+    pkg: &'a str,
+    trigger: &'a str,
+    condition: &'a str,
+}
+
+impl Hash for RuleKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A hasher for keys that carry their own hash.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// `summaries`: (package, item location, summary) in workspace order.
-pub fn lint(summaries: &[(String, Loc, Summary)]) -> Vec<LocDiag> {
+pub fn lint(summaries: &[(&str, Loc, &Summary)]) -> Vec<LocDiag> {
     let mut out = Vec::new();
     // Rules: the first rule with each (trigger, condition) wins; later ones are duplicates
     // (same correlations too) or shadowed. Rules without a condition or correlation are
     // ordinary "on every X" rules and are not compared.
-    let mut seen: HashMap<(&str, &str, &str), (Loc, &str, &str)> = HashMap::new();
+    let mut seen: HashMap<RuleKey, (Loc, &str, &str), BuildHasherDefault<Prehashed>> =
+        HashMap::with_capacity_and_hasher(summaries.len(), BuildHasherDefault::default());
     for (pkg, loc, s) in summaries {
         let Summary::Rule {
             name,
@@ -128,6 +206,7 @@ pub fn lint(summaries: &[(String, Loc, Summary)]) -> Vec<LocDiag> {
             trigger,
             condition,
             correlations,
+            key_hash,
         } = s
         else {
             continue;
@@ -136,7 +215,13 @@ pub fn lint(summaries: &[(String, Loc, Summary)]) -> Vec<LocDiag> {
             continue;
         }
         let here = loc.with_span(*name_span);
-        match seen.get(&(pkg.as_str(), trigger.as_str(), condition.as_str())) {
+        let key = RuleKey {
+            hash: *key_hash,
+            pkg,
+            trigger,
+            condition,
+        };
+        match seen.get(&key) {
             Some((first, first_name, first_corr)) => {
                 let d = if *first_corr == correlations.as_str() {
                     LocDiag::warning(
@@ -158,10 +243,7 @@ pub fn lint(summaries: &[(String, Loc, Summary)]) -> Vec<LocDiag> {
                 out.push(d.secondary(*first, format!("`{first_name}` declared here")));
             }
             None => {
-                seen.insert(
-                    (pkg.as_str(), trigger.as_str(), condition.as_str()),
-                    (here, name.as_str(), correlations.as_str()),
-                );
+                seen.insert(key, (here, name.as_str(), correlations.as_str()));
             }
         }
     }
@@ -174,7 +256,7 @@ pub fn lint(summaries: &[(String, Loc, Summary)]) -> Vec<LocDiag> {
             calls,
         } = s
         {
-            fns.entry((pkg.as_str(), name.as_str()))
+            fns.entry((*pkg, name.as_str()))
                 .or_insert((loc.with_span(*name_span), calls));
         }
     }

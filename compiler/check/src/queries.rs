@@ -1,13 +1,17 @@
 //! The tracked queries, from source text to per-file diagnostics.
 //!
-//! `parse_file` → `item_syntax` (one item, item-relative spans) and `file_signature` (bodies
-//! stripped) → `item_table` (all signatures, resolved) → `file_scope` → `check_item` (one
-//! item's body) → `file_diagnostics`. An edit inside one rule body re-runs `parse_file`,
-//! `file_signature` and `item_syntax` of that file (which compare equal and are backdated),
-//! and `check_item` of that rule only.
+//! `parse_file` → `file_items` (one tracked `ItemKey` per item, item-relative spans) and
+//! `file_signature` (bodies stripped) → `item_table` (all signatures, resolved) → `file_scope`
+//! → `check_item` (one item's body) → `file_diagnostics`. An edit inside one rule body re-runs
+//! `parse_file`, `file_items` and `file_signature` of that file (the signatures and the other
+//! items' syntax compare equal and are backdated), and `check_item` of that rule only.
+//!
+//! Untouched files must stay cheap to re-verify after an edit elsewhere: per-item memos read
+//! a tracked field (not a query), and lint summaries are per file (`lints::file_summaries`),
+//! so `program_lints` depends on one memo per file, not on every item.
 
 use crate::check;
-use crate::db::{ItemKey, SourceFile, Workspace};
+use crate::db::{Db, ItemKey, SourceFile, Workspace, log_execution};
 use crate::diag::{Loc, LocDiag};
 use crate::hir::{self, ItemId};
 use crate::lints;
@@ -44,7 +48,8 @@ impl ParsedFile {
 }
 
 #[salsa::tracked(returns(ref))]
-pub fn parse_file(db: &dyn salsa::Database, file: SourceFile) -> ParsedFile {
+pub fn parse_file(db: &dyn Db, file: SourceFile) -> ParsedFile {
+    log_execution(db, "parse_file", file);
     let parsed = cbp_syntax::parse(file.path(db), file.text(db));
     ParsedFile {
         ast: Arc::new(parsed.file),
@@ -52,20 +57,27 @@ pub fn parse_file(db: &dyn salsa::Database, file: SourceFile) -> ParsedFile {
     }
 }
 
-/// One item with spans relative to its start.
+/// The file's items, one `ItemKey` each, spans relative to each item's start. Re-runs on
+/// every edit of the file; the keys of unchanged items keep their revision (see `ItemKey`).
 #[salsa::tracked(returns(ref))]
-pub fn item_syntax<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Arc<Item>> {
-    let parsed = parse_file(db, key.file(db));
-    let item = parsed.ast.items.get(key.index(db) as usize)?;
-    let mut item = item.clone();
-    let base = item.span().start;
-    rebase_item(&mut item, base);
-    Some(Arc::new(item))
+pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<ItemKey<'db>> {
+    log_execution(db, "file_items", file);
+    let parsed = parse_file(db, file);
+    (0u32..)
+        .zip(&parsed.ast.items)
+        .map(|(index, item)| {
+            let mut item = item.clone();
+            let base = item.span().start;
+            rebase_item(&mut item, base);
+            ItemKey::new(db, file, index, Arc::new(item))
+        })
+        .collect()
 }
 
 /// Package, imports and item signatures of a file: no bodies, no absolute positions.
 #[salsa::tracked(returns(ref))]
-pub fn file_signature(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSig> {
+pub fn file_signature(db: &dyn Db, file: SourceFile) -> Arc<FileSig> {
+    log_execution(db, "file_signature", file);
     let parsed = parse_file(db, file);
     let ast = &parsed.ast;
     let package = ast
@@ -164,7 +176,8 @@ fn zero_span(item: &mut Item) {
 
 /// Every item's signature, resolved. Backdated when all signatures are unchanged.
 #[salsa::tracked(returns(ref))]
-pub fn item_table(db: &dyn salsa::Database, ws: Workspace) -> Arc<Table> {
+pub fn item_table(db: &dyn Db, ws: Workspace) -> Arc<Table> {
+    log_execution(db, "item_table", ws);
     let files: Vec<_> = ws
         .files(db)
         .iter()
@@ -173,11 +186,14 @@ pub fn item_table(db: &dyn salsa::Database, ws: Workspace) -> Arc<Table> {
     Arc::new(table::build(&files))
 }
 
-/// What one file sees: its package and imports, resolved.
+/// What one file sees: its package and imports, resolved. Keyed by the file alone (the
+/// workspace is a singleton): a query with two keys interns them, and re-verifying the intern
+/// takes a lock.
 #[salsa::tracked(returns(ref))]
-pub fn file_scope(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Scope> {
+pub fn file_scope(db: &dyn Db, file: SourceFile) -> Arc<Scope> {
+    log_execution(db, "file_scope", file);
     let sig = file_signature(db, file);
-    let table = item_table(db, ws);
+    let table = item_table(db, Workspace::get(db));
     Arc::new(Scope::build(&sig.package, &sig.imports, &table.names))
 }
 
@@ -192,19 +208,13 @@ pub struct ItemCheck {
 }
 
 #[salsa::tracked(returns(ref))]
-pub fn check_item<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> ItemCheck {
+pub fn check_item<'db>(db: &'db dyn Db, key: ItemKey<'db>) -> ItemCheck {
+    log_execution(db, "check_item", key);
     let ws = Workspace::get(db);
     let file = key.file(db);
-    let Some(item) = item_syntax(db, key) else {
-        return ItemCheck {
-            id: None,
-            kind: None,
-            diags: Vec::new(),
-            used_imports: Vec::new(),
-        };
-    };
+    let item = key.syntax(db);
     let table = item_table(db, ws);
-    let scope = file_scope(db, ws, file);
+    let scope = file_scope(db, file);
     let here = Loc {
         file,
         item: Some(key.index(db)),
@@ -214,42 +224,59 @@ pub fn check_item<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> ItemC
 }
 
 /// Program-wide lints that compare items: duplicate and shadowed rules, recursive functions.
+/// Depends on one summary list per file, not on every item.
 #[salsa::tracked(returns(ref))]
-pub fn program_lints(db: &dyn salsa::Database, ws: Workspace) -> Vec<LocDiag> {
+pub fn program_lints(db: &dyn Db, ws: Workspace) -> Vec<LocDiag> {
+    log_execution(db, "program_lints", ws);
+    let files: Vec<_> = ws
+        .files(db)
+        .iter()
+        .map(|f| (*f, lints::file_summaries(db, *f)))
+        .collect();
     let mut summaries = Vec::new();
-    for file in ws.files(db) {
-        let package = file_signature(db, *file).package.clone();
-        let count = parse_file(db, *file).ast.items.len() as u32;
-        for index in 0..count {
-            let key = ItemKey::new(db, *file, index);
+    for (file, sums) in &files {
+        for (index, summary) in &sums.items {
             let here = Loc {
                 file: *file,
-                item: Some(index),
+                item: Some(*index),
                 span: Span::default(),
             };
-            if let Some(s) = lints::item_summary(db, key) {
-                summaries.push((package.clone(), here, s.clone()));
-            }
+            summaries.push((sums.package.as_str(), here, summary));
         }
     }
     lints::lint(&summaries)
 }
 
-/// Every diagnostic of one file: parse errors, imports, signatures, item bodies, lints.
+/// The program-wide lints reported in one file; backdated when they are unchanged, so a lint
+/// appearing in one file does not re-run every other file's diagnostics.
 #[salsa::tracked(returns(ref))]
-pub fn file_diagnostics(
-    db: &dyn salsa::Database,
-    ws: Workspace,
-    file: SourceFile,
-) -> Vec<Diagnostic> {
+pub fn file_lints(db: &dyn Db, file: SourceFile) -> Vec<LocDiag> {
+    log_execution(db, "file_lints", file);
+    program_lints(db, Workspace::get(db))
+        .iter()
+        .filter(|d| d.primary.file == file)
+        .cloned()
+        .collect()
+}
+
+/// Every diagnostic of one file: parse errors, imports, signatures, item bodies, lints.
+pub fn file_diagnostics(db: &dyn Db, _ws: Workspace, file: SourceFile) -> &Vec<Diagnostic> {
+    diagnostics_of_file(db, file)
+}
+
+/// [`file_diagnostics`], keyed by the file alone (see `file_scope`).
+#[salsa::tracked(returns(ref))]
+fn diagnostics_of_file(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
+    log_execution(db, "file_diagnostics", file);
+    let ws = Workspace::get(db);
     let parsed = parse_file(db, file);
     let table = item_table(db, ws);
     let path = file.path(db);
     let mut out: Vec<Diagnostic> = parsed.diagnostics.clone();
     let mut local: Vec<&LocDiag> = Vec::new();
     let mut used: HashSet<Arc<str>> = HashSet::new();
-    for index in 0..parsed.ast.items.len() as u32 {
-        let checked = check_item(db, ItemKey::new(db, file, index));
+    for key in file_items(db, file) {
+        let checked = check_item(db, *key);
         local.extend(checked.diags.iter());
         used.extend(checked.used_imports.iter().cloned());
     }
@@ -257,11 +284,7 @@ pub fn file_diagnostics(
         used.extend(sig_used.iter().cloned());
     }
     local.extend(table.diags.iter().filter(|d| d.primary.file == file));
-    local.extend(
-        program_lints(db, ws)
-            .iter()
-            .filter(|d| d.primary.file == file),
-    );
+    local.extend(file_lints(db, file));
     out.extend(local.into_iter().map(|d| resolve(db, d)));
     out.extend(import_diagnostics(path, &parsed.ast, table, &used));
     if let Some(pkg) = &parsed.ast.package
@@ -284,7 +307,7 @@ pub fn file_diagnostics(
 }
 
 /// Turns item-relative positions into absolute ones.
-pub fn resolve(db: &dyn salsa::Database, d: &LocDiag) -> Diagnostic {
+pub fn resolve(db: &dyn Db, d: &LocDiag) -> Diagnostic {
     let label = |loc: &Loc, message: &str| {
         let span = match loc.item {
             Some(index) => {

@@ -100,3 +100,33 @@ proptest! {
         prop_assert_eq!(inc.checked_program(), fresh.checked_program());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Edits alternating between two files (lints and imports cross files) still give the
+    /// from-scratch result.
+    #[test]
+    fn edits_across_files_equal_from_scratch(which in any::<usize>(), edits in prop::collection::vec(edit(), 1..8)) {
+        let files = ok_files();
+        let mut texts = [files[which % files.len()].clone(), files[(which + 1) % files.len()].clone()];
+        let paths = ["one.cbp", "two.cbp"];
+        let mut inc = Compiler::new();
+        for (p, t) in paths.iter().zip(&texts) {
+            inc.set_file(p, t.clone());
+        }
+        let _ = inc.diagnostics();
+        for (i, e) in edits.iter().enumerate() {
+            let k = i % 2;
+            texts[k] = apply(&texts[k], std::slice::from_ref(e));
+            inc.set_file(paths[k], texts[k].clone());
+            let _ = inc.file_diagnostics(paths[k]);
+        }
+        let mut fresh = Compiler::new();
+        for (p, t) in paths.iter().zip(&texts) {
+            fresh.set_file(p, t.clone());
+        }
+        prop_assert_eq!(inc.diagnostics(), fresh.diagnostics());
+        prop_assert_eq!(inc.checked_program(), fresh.checked_program());
+    }
+}

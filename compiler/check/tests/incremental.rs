@@ -102,3 +102,76 @@ fn diagnostics_are_deterministic_and_repeatable() {
     assert!(c.diagnostics().is_empty());
     assert!(c.source("std/envelope.cbp").is_some());
 }
+
+const THIRD: &str = r#"
+package city
+rule third at local {
+    on t: traffic_status
+    when t.congestion > 0.1
+    then { log traffic_control_system {} }
+}
+"#;
+
+#[test]
+fn a_lint_appearing_elsewhere_reruns_only_the_files_it_lands_in() {
+    let mut c = Compiler::new();
+    c.set_file("a.cbp", TRAFFIC.to_owned());
+    c.set_file("b.cbp", OTHER.to_owned());
+    c.set_file("c.cbp", THIRD.to_owned());
+    assert!(c.diagnostics().is_empty());
+    c.enable_query_log();
+    c.take_query_log();
+
+    // `deep_flood` (a.cbp) now has `other_flood`'s (b.cbp) trigger and condition.
+    c.set_file(
+        "a.cbp",
+        TRAFFIC.replace("f.water_level_cm > 30", "f.water_level_cm > 10"),
+    );
+    let ds = c.diagnostics();
+    let codes: Vec<(&str, &str)> = ds
+        .iter()
+        .map(|d| (d.code, d.primary.file.as_str()))
+        .collect();
+    assert_eq!(codes, [("W0004", "b.cbp")], "{ds:?}");
+    let b = c.source("b.cbp").unwrap();
+    assert_eq!(&b[ds[0].primary.span.range()], "other_flood");
+    let log = c.take_query_log();
+    assert_eq!(count(&log, "check_item"), 1, "{log:#?}");
+    assert_eq!(count(&log, "file_summaries"), 1, "{log:#?}");
+    assert_eq!(
+        count(&log, "file_diagnostics"),
+        2,
+        "a.cbp (edited) and b.cbp (the lint), not c.cbp\n{log:#?}"
+    );
+}
+
+#[test]
+fn after_many_edits_every_file_still_checks_like_new() {
+    let mut c = Compiler::new();
+    c.set_file("a.cbp", TRAFFIC.to_owned());
+    c.set_file("b.cbp", OTHER.to_owned());
+    for round in 0..4 {
+        let threshold = if round % 2 == 0 { "10" } else { "30" };
+        let a = TRAFFIC.replace(
+            "f.water_level_cm > 30",
+            &format!("f.water_level_cm > {threshold}"),
+        );
+        c.set_file("a.cbp", a.clone());
+        let b = OTHER.replace("> 10", &format!("> {}", 10 + round));
+        c.set_file("b.cbp", b.clone());
+        let mut fresh = Compiler::new();
+        fresh.set_file("a.cbp", a);
+        fresh.set_file("b.cbp", b);
+        assert_eq!(c.diagnostics(), fresh.diagnostics(), "round {round}");
+        assert_eq!(
+            c.file_diagnostics("b.cbp"),
+            fresh.file_diagnostics("b.cbp"),
+            "round {round}"
+        );
+        assert_eq!(
+            c.checked_program(),
+            fresh.checked_program(),
+            "round {round}"
+        );
+    }
+}

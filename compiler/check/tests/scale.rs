@@ -1,12 +1,10 @@
-//! Checking 100,000 lines (10,000 rules across 100 files) stays fast, and a one-rule edit
-//! re-checks one rule. The time bound here is loose (debug builds are slow); release builds
-//! take a small fraction of it.
+//! Checking 100,000 lines (10,000 rules across 100 files) is clean, and a one-rule edit
+//! re-checks one rule. How fast is measured by `benches/check.rs`, not here.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
 use cbp_check::Compiler;
 use std::fmt::Write;
-use std::time::Instant;
 
 fn shared() -> String {
     r#"package city.scale
@@ -53,31 +51,18 @@ fn hundred_thousand_lines() {
     for (i, text) in files.iter().enumerate() {
         c.set_file(&format!("f{i:03}.cbp"), text.clone());
     }
-    let start = Instant::now();
-    for (i, text) in files.iter().enumerate() {
-        let parsed = cbp_syntax::parse(&format!("f{i:03}.cbp"), text);
-        assert!(parsed.diagnostics.is_empty());
-    }
-    let parse_only = start.elapsed();
-    let start = Instant::now();
+    // Timings of this workload are the `check` benchmark's job; here only correctness at scale.
     let ds = c.diagnostics();
-    let cold = start.elapsed();
     assert!(ds.is_empty(), "{:?}", ds.first());
 
-    // An edit inside one rule body: fast, and only that rule is re-checked.
+    // An edit inside one rule body: only that rule is re-checked.
     c.enable_query_log();
     let edited = files[42].replace("f.water_level_cm > 4217 ", "f.water_level_cm > 99999 ");
     assert_ne!(edited, files[42]);
-    let start = Instant::now();
     c.set_file("f042.cbp", edited);
     let ds = c.diagnostics();
-    let warm = start.elapsed();
     assert!(ds.is_empty());
     let log = c.take_query_log();
     let checks = log.iter().filter(|l| l.starts_with("check_item(")).count();
     assert_eq!(checks, 1, "{log:?}");
-    eprintln!(
-        "{lines} lines: parse alone {parse_only:?}, cold check {cold:?}, one-rule edit {warm:?}"
-    );
-    assert!(cold.as_secs_f64() < 30.0, "cold check took {cold:?}");
 }
