@@ -5,6 +5,8 @@
 //! fields are ignored. The first problem refuses the line with a message that names the field
 //! (`field `payload.water_level_cm`: expected int, found string`).
 
+mod proto_input;
+
 use crate::intern::Interner;
 use crate::time::{parse_duration, parse_rfc3339};
 use cbp_ir::layout::{ENVELOPE_FIELDS, FieldLayout, MessageLayout, Storage, envelope};
@@ -14,14 +16,32 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Event times must lie in the years 0000–9999 (what RFC 3339 can write).
-const MIN_TIME_MS: i64 = -62_167_219_200_000;
-const MAX_TIME_MS: i64 = 253_402_300_799_999;
+pub(crate) const MIN_TIME_MS: i64 = -62_167_219_200_000;
+pub(crate) const MAX_TIME_MS: i64 = 253_402_300_799_999;
 
 /// Decodes lines for one program.
 #[derive(Debug)]
 pub struct Decoder {
     program: Arc<Program>,
     by_name: HashMap<String, MessageId>,
+    /// By message id: its string and zone slots, each of which may add a held text to the
+    /// row's objects (reserved up front).
+    text_slots: Vec<usize>,
+}
+
+fn count_text_slots(fields: &[FieldLayout]) -> usize {
+    fields
+        .iter()
+        .map(|f| match &f.storage {
+            Storage::Slot(_) => usize::from(
+                f.ty.strip_optional()
+                    .scalar()
+                    .is_some_and(|s| s.is_symbol()),
+            ),
+            Storage::Record { fields, .. } => count_text_slots(fields),
+            Storage::Object { .. } => 0,
+        })
+        .sum()
 }
 
 /// What a JSON value is, for error messages.
@@ -37,7 +57,7 @@ fn json_kind(value: &JsonValue) -> &'static str {
     }
 }
 
-fn join(path: &str, name: &str) -> String {
+pub(crate) fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_string()
     } else {
@@ -50,13 +70,38 @@ fn field_error(path: &str, message: impl std::fmt::Display) -> String {
 }
 
 impl Decoder {
+    /// An empty row of `layout`, with room for its held texts.
+    fn new_row(&self, layout: &MessageLayout) -> Row {
+        let texts = self.text_slots.get(layout.id.0 as usize).copied();
+        let mut objects = Vec::with_capacity(layout.objects as usize + texts.unwrap_or(0));
+        objects.resize(layout.objects as usize, Value::Null);
+        Row {
+            message: layout.id,
+            slots: vec![0; layout.slots as usize],
+            present: vec![0; (layout.slots as usize).div_ceil(64)],
+            objects,
+        }
+    }
+
     pub fn new(program: Arc<Program>) -> Self {
         let by_name = program
             .messages
             .iter()
             .map(|m| (m.name.clone(), m.id))
             .collect();
-        Decoder { program, by_name }
+        let mut text_slots = Vec::new();
+        for layout in &program.messages {
+            let index = layout.id.0 as usize;
+            if text_slots.len() <= index {
+                text_slots.resize(index + 1, 0);
+            }
+            text_slots[index] = count_text_slots(&layout.fields);
+        }
+        Decoder {
+            program,
+            by_name,
+            text_slots,
+        }
     }
 
     pub fn program(&self) -> &Program {
@@ -106,7 +151,7 @@ impl Decoder {
         let layout = self
             .message_named(name)
             .ok_or_else(|| format!("unknown message type `{name}`"))?;
-        let mut row = Row::new(layout.id, layout.slots, layout.objects);
+        let mut row = self.new_row(layout);
         let empty = Map::new();
         let payload = match object.get("payload") {
             None | Some(JsonValue::Null) => &empty,
@@ -135,10 +180,10 @@ impl Decoder {
     }
 }
 
-struct Writer<'a> {
-    program: &'a Program,
-    interner: &'a mut Interner,
-    row: &'a mut Row,
+pub(crate) struct Writer<'a> {
+    pub(crate) program: &'a Program,
+    pub(crate) interner: &'a mut Interner,
+    pub(crate) row: &'a mut Row,
 }
 
 impl Writer<'_> {
@@ -204,14 +249,14 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn write_object(&mut self, presence: u32, index: u32, value: Value) {
+    pub(crate) fn write_object(&mut self, presence: u32, index: u32, value: Value) {
         if let Some(slot) = self.row.objects.get_mut(index as usize) {
             *slot = value;
         }
         self.row.mark_present(presence);
     }
 
-    fn field(
+    pub(crate) fn field(
         &mut self,
         field: &FieldLayout,
         value: Option<&JsonValue>,
@@ -279,24 +324,31 @@ impl Writer<'_> {
         path: &str,
     ) -> Result<u64, String> {
         match scalar_value(self.program, scalar, value, path)? {
-            Value::Str(text) | Value::Zone(text) => Ok(self.interner.intern(&text)),
+            Value::Str(text) | Value::Zone(text) => {
+                let (id, held) = self.interner.intern_held(&text);
+                // The row keeps a held text alive for as long as its slot names it.
+                if let Some(held) = held {
+                    self.row.objects.push(Value::Str(held));
+                }
+                Ok(id)
+            }
             other => Ok(crate::values::scalar_bits(&other)),
         }
     }
 }
 
-fn check_zone(zone: &str) -> Result<(), String> {
-    let segments: Vec<&str> = zone.split('.').collect();
-    if segments.len() < 4 {
+pub(crate) fn check_zone(zone: &str) -> Result<(), String> {
+    let segments = zone.split('.').count();
+    if segments < 4 {
         return Err(field_error(
             "zone",
             format!(
                 "`{zone}` has {} segments; a zone names a neighbourhood: state.city.district.neighbourhood",
-                segments.len()
+                segments
             ),
         ));
     }
-    if segments.iter().any(|s| s.is_empty()) {
+    if zone.split('.').any(str::is_empty) {
         return Err(field_error(
             "zone",
             format!("`{zone}` has an empty segment"),

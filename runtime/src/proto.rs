@@ -3,9 +3,11 @@
 //! `runtime/tests/proto_sync.rs`, which parses them with `protox`), and the bridge to the
 //! engine.
 //!
-//! An [`Event`] is turned into the JSON object of its NDJSON form ([`event_to_json`]) and
-//! handed to [`Engine::push_object`], so both encodings go through the one layout-directed
-//! decoder and the same events give the same records, byte for byte. A stream is a
+//! An [`Event`] is decoded straight into a row ([`Engine::push_event`], walking the layout
+//! as the NDJSON decoder does, with the same field conversions); an event that decoder
+//! refuses is turned into the JSON object of its NDJSON form ([`event_to_json`]) and handed
+//! to [`Engine::push_object`], so both encodings give the same records and dead letters,
+//! byte for byte. A stream is a
 //! sequence of length-delimited messages (a varint length, then the message: prost's
 //! `encode_length_delimited`); [`EventReader`] reads one, and a message that does not
 //! decode is a dead letter, never a panic.
@@ -575,7 +577,8 @@ fn hex_input(bytes: &[u8]) -> String {
 }
 
 /// Feeds one frame to the engine as message number `n` (1-based, the `line` of its dead
-/// letter): an event goes in as its JSON object, with its JSON text as the raw input.
+/// letter): an event goes in decoded straight into a row; its JSON text (the raw input of a
+/// dead letter) is built only if a dead letter needs it.
 pub fn push_frame(
     engine: &mut Engine,
     n: u64,
@@ -583,16 +586,46 @@ pub fn push_frame(
     out: &mut dyn FnMut(&Record),
 ) -> LineOutcome {
     match frame {
-        Frame::Event(event) => match event_to_json(event) {
-            Ok(object) => {
-                let raw = serde_json::to_string(&object).unwrap_or_default();
-                engine.push_object(n, &object, &raw, out)
+        Frame::Event(event) => {
+            // The event's JSON text is only needed by a dead letter: built for the first one.
+            let mut raw: Option<String> = None;
+            let mut rewrite = |record: &Record| match record {
+                Record::DeadLetter(dead) => {
+                    let text = raw.get_or_insert_with(|| json_text(event));
+                    out(&Record::dead_letter(dead.line, dead.error.clone(), text));
+                }
+                other => out(other),
+            };
+            match engine.push_event(n, event, "", &mut rewrite) {
+                Some(outcome) => outcome,
+                None => push_json(engine, n, event, out),
             }
-            Err(error) => engine.push_unreadable(n, &format!("{event:?}"), error, out),
-        },
+        }
         Frame::Bad { error, input } | Frame::Broken { error, input } => {
             engine.push_unreadable(n, input, error.clone(), out)
         }
+    }
+}
+
+fn json_text(event: &Event) -> String {
+    event_to_json(event)
+        .map(|object| serde_json::to_string(&object).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// An event through its JSON form (what the direct decoder refused, so its dead letter).
+pub(crate) fn push_json(
+    engine: &mut Engine,
+    n: u64,
+    event: &Event,
+    out: &mut dyn FnMut(&Record),
+) -> LineOutcome {
+    match event_to_json(event) {
+        Ok(object) => {
+            let raw = serde_json::to_string(&object).unwrap_or_default();
+            engine.push_object(n, &object, &raw, out)
+        }
+        Err(error) => engine.push_unreadable(n, &format!("{event:?}"), error, out),
     }
 }
 

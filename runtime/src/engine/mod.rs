@@ -205,6 +205,21 @@ impl Engine {
         self.accept(line_no, raw, decoded, out)
     }
 
+    /// Processes one protobuf event decoded straight into a row; `None` when the direct
+    /// decoder refuses it (the caller then pushes its JSON form, for the exact dead letter).
+    /// Dead letters made while processing it repeat `raw` (the caller rewrites them with
+    /// the event's JSON text, which is only built then).
+    pub fn push_event(
+        &mut self,
+        line_no: u64,
+        event: &crate::proto::Event,
+        raw: &str,
+        out: &mut dyn FnMut(&Record),
+    ) -> Option<LineOutcome> {
+        let row = self.decoder.decode_event(&mut self.interner, event)?;
+        Some(self.accept(line_no, raw, Ok(row), out))
+    }
+
     /// Refuses a line the caller could not even read as text (not UTF-8).
     pub fn push_unreadable(
         &mut self,
@@ -245,6 +260,10 @@ impl Engine {
 
     /// A message reaching a node makes it exist, and the nodes above it.
     fn ensure_node_and_ancestors(&mut self, name: &str, time: i64) {
+        // Nodes are only made here, a node with all its ancestors: an existing one has them.
+        if self.nodes.contains_key(name) {
+            return;
+        }
         for layer in hierarchy::layer_of(name)..=5 {
             self.ensure_node(&hierarchy::ancestor(name, layer), layer, time);
         }

@@ -107,18 +107,37 @@ impl Engine {
             .get(row.message.0 as usize)
             .map(|d| d.candidates(row))
             .unwrap_or_default();
+        // What a rule's first `when` sees: the trigger alone (no `let` or match precedes it).
+        let probe = Frame {
+            trigger: row.clone(),
+            locals: Vec::new(),
+            matches: Vec::new(),
+        };
         for index in candidates {
-            let Some(rule) = program.rules.get(index as usize) else {
+            let Some(head) = self.tables.heads.get(index as usize).copied() else {
                 continue;
             };
-            if rule.layer != layer {
+            if head.layer != layer {
                 continue;
             }
-            if let Some(Some(source)) = self.tables.rule_sources.get(index as usize)
-                && (!row.is_present(envelope::MODEL_ID) || row.get(envelope::MODEL_ID) != *source)
+            if let Some(source) = head.source
+                && (!row.is_present(envelope::MODEL_ID) || row.get(envelope::MODEL_ID) != source)
             {
                 continue;
             }
+            // The cheap path first: a rule whose opening `when` is false costs its condition
+            // only (no frame, no decision id).
+            if let Some(cond) = head.first_when
+                && !self.eval_bool(&probe, None, cond)
+            {
+                continue;
+            }
+            let Some(rule) = program.rules.get(index as usize) else {
+                continue;
+            };
+            let Some(fired) = self.evaluate_steps(rule, node, row) else {
+                continue;
+            };
             let event_id = self.text_slot(row, envelope::EVENT_ID);
             let model_id = self.text_slot(row, envelope::MODEL_ID);
             let decision_id = format!(
@@ -133,9 +152,7 @@ impl Engine {
             {
                 continue;
             }
-            if let Some(fired) = self.evaluate_steps(rule, node, row) {
-                self.decide(index as usize, node, decision_id, &event_id, fired, depth);
-            }
+            self.decide(index as usize, node, decision_id, &event_id, fired, depth);
         }
     }
 

@@ -5,7 +5,7 @@ use crate::intern::Interner;
 use cbp_ir::expr::{Lit, Node};
 use cbp_ir::layout::{MessageKind, envelope};
 use cbp_ir::program::{Key, Step};
-use cbp_ir::{MessageId, Program, Row};
+use cbp_ir::{MessageId, NodeId, Program, Row};
 use std::collections::{BTreeSet, HashMap};
 
 /// The rules a message type can trigger.
@@ -19,16 +19,31 @@ pub(crate) struct TypeDispatch {
 impl TypeDispatch {
     /// Rule indexes to test for this row, ascending (program order).
     pub fn candidates(&self, row: &Row) -> Vec<u32> {
-        let mut rules: BTreeSet<u32> = self.always.iter().copied().collect();
+        // `always` is sorted and free of repeats; only the indexed hits need merging in.
+        let mut rules = self.always.clone();
+        let mut merged = false;
         for (slot, cases) in &self.indexed {
             if row.is_present(*slot)
                 && let Some(found) = cases.get(&row.get(*slot))
             {
                 rules.extend(found.iter().copied());
+                merged = true;
             }
         }
-        rules.into_iter().collect()
+        if merged {
+            rules.sort_unstable();
+            rules.dedup();
+        }
+        rules
     }
+}
+
+/// A rule's layer, its `from` plugin's model id (interned) and its opening `when`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RuleHead {
+    pub layer: u8,
+    pub source: Option<u64>,
+    pub first_when: Option<NodeId>,
 }
 
 /// A correlation window a layer keeps for a message type.
@@ -45,8 +60,9 @@ pub(crate) struct Tables {
     /// The layer a message of each type from the input is delivered to: events to the local
     /// node; incidents and directives to the lowest layer with a rule on them.
     pub entry_layer: Vec<u8>,
-    /// Each rule's `from` plugin's model id, interned.
-    pub rule_sources: Vec<Option<u64>>,
+    /// What dispatch tests of each rule before its steps, packed apart from the rules so
+    /// that skipping thousands of them touches little memory.
+    pub heads: Vec<RuleHead>,
     /// The `approval_response` type, when the program has it.
     pub approval_response: Option<MessageId>,
 }
@@ -97,17 +113,24 @@ impl Tables {
                     .unwrap_or(1),
             })
             .collect();
-        let rule_sources = program
+        let heads = program
             .rules
             .iter()
-            .map(|r| r.source.as_deref().map(|s| interner.intern(s)))
+            .map(|r| RuleHead {
+                layer: r.layer,
+                source: r.source.as_deref().map(|s| interner.intern(s)),
+                first_when: match r.steps.first() {
+                    Some(Step::When { cond, .. }) => Some(*cond),
+                    _ => None,
+                },
+            })
             .collect();
         let approval_response = program.message_by_name("approval_response").map(|m| m.id);
         Tables {
             dispatch,
             windows,
             entry_layer,
-            rule_sources,
+            heads,
             approval_response,
         }
     }
@@ -122,7 +145,14 @@ fn type_dispatch(program: &Program, interner: &mut Interner, message: MessageId)
     };
     match program.dispatch.by_message.get(message.0 as usize) {
         Some(given) => TypeDispatch {
-            always: given.always.iter().copied().filter(triggered).collect(),
+            always: given
+                .always
+                .iter()
+                .copied()
+                .filter(triggered)
+                .collect::<BTreeSet<u32>>()
+                .into_iter()
+                .collect(),
             indexed: given
                 .indexed
                 .iter()
