@@ -20,7 +20,7 @@ use crate::eval::Evaluator;
 use crate::geo::Point;
 use crate::intern::Interner;
 use crate::record::Record;
-use crate::time::{format_duration, format_rfc3339};
+use crate::time::{format_duration_readable, format_rfc3339};
 use cbp_ir::layout::envelope;
 use cbp_ir::{MessageId, Program, Row};
 use node::{DECISION_MEMORY_MS, NodeState, ReportWindow};
@@ -306,7 +306,7 @@ impl Engine {
                     "late: event time {} is before the clock {} less the allowed lateness {}",
                     format_rfc3339(time),
                     format_rfc3339(clock),
-                    format_duration(self.options.lateness_ms.max(0))
+                    format_duration_readable(self.options.lateness_ms.max(0))
                 ));
             }
         }
