@@ -4,131 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
-use cbp_ir::expr::{CmpOp, GraphBuilder, Lit, Node, NodeId};
 use cbp_ir::layout::envelope;
-use cbp_ir::program::{Rule, Step};
-use cbp_ir::{EnumId, MessageId, Program, Row, RowRef, Scalar, Value};
+use cbp_ir::{Row, Value};
 use cbp_jit::{Jit, JitEvaluator};
-use cbp_runtime::eval::{EvalContext, Evaluator, Interpreter};
+use cbp_runtime::eval::{Evaluator, Interpreter};
 use cbp_runtime::intern::Interner;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::Arc;
 
-const VIOLATION_TYPE: u32 = envelope::SLOTS;
-const SLOTS: u32 = envelope::SLOTS + 1;
-const MEDIUM: u32 = 1;
-const ROWS: usize = 64;
+mod common;
 
-fn speeding_program() -> (Program, NodeId) {
-    let mut g = GraphBuilder::default();
-    let severity = Scalar::Enum(EnumId(0));
-    let kind = g.add(Node::Load {
-        row: RowRef::Trigger,
-        slot: VIOLATION_TYPE,
-        ty: Scalar::Str,
-    });
-    let speeding = g.add(Node::Lit(Lit::Str("speeding".into())));
-    let is_speeding = g.add(Node::Cmp {
-        op: CmpOp::Eq,
-        ty: Scalar::Str,
-        lhs: kind,
-        rhs: speeding,
-    });
-    let level = g.add(Node::Load {
-        row: RowRef::Trigger,
-        slot: envelope::SEVERITY,
-        ty: severity,
-    });
-    let medium = g.add(Node::Lit(Lit::Enum(EnumId(0), MEDIUM)));
-    let serious = g.add(Node::Cmp {
-        op: CmpOp::Ge,
-        ty: severity,
-        lhs: level,
-        rhs: medium,
-    });
-    let confidence = g.add(Node::Load {
-        row: RowRef::Trigger,
-        slot: envelope::CONFIDENCE,
-        ty: Scalar::Float,
-    });
-    let threshold = g.add(Node::Lit(Lit::Float(0.85f64.to_bits())));
-    let sure = g.add(Node::Cmp {
-        op: CmpOp::Gt,
-        ty: Scalar::Float,
-        lhs: confidence,
-        rhs: threshold,
-    });
-    let both = g.add(Node::And(is_speeding, serious));
-    let cond = g.add(Node::And(both, sure));
-    let program = Program {
-        format_version: cbp_ir::FORMAT_VERSION,
-        nodes: g.finish(),
-        rules: vec![Rule {
-            name: "speeding".into(),
-            qualified: "traffic.speeding".into(),
-            layer: 1,
-            trigger: MessageId(0),
-            source: None,
-            steps: vec![Step::When {
-                cond,
-                text: "speeding".into(),
-                shows: Vec::new(),
-            }],
-            locals: 0,
-            priority: None,
-            then: Vec::new(),
-            approval: None,
-            on_approve: Vec::new(),
-            on_reject: Vec::new(),
-            no_response: None,
-        }],
-        ..Program::default()
-    };
-    (program, cond)
-}
-
-/// Rows with every mix of the three tests, some fields absent.
-fn rows(interner: &mut Interner) -> Vec<Arc<Row>> {
-    let kinds = [interner.intern("speeding"), interner.intern("red_light")];
-    (0..ROWS)
-        .map(|i| {
-            let mut row = Row::new(MessageId(0), SLOTS, 1);
-            row.set(VIOLATION_TYPE, kinds[i % 2]);
-            row.set(envelope::SEVERITY, (i / 2 % 4) as u64);
-            if i % 7 != 0 {
-                row.set(
-                    envelope::CONFIDENCE,
-                    (0.80 + (i % 5) as f64 * 0.03).to_bits(),
-                );
-            }
-            Arc::new(row)
-        })
-        .collect()
-}
-
-/// What an evaluation context borrows besides the row.
-struct Env<'a> {
-    program: &'a Program,
-    interner: &'a Interner,
-    places: &'a BTreeMap<Arc<str>, cbp_runtime::geo::Point>,
-}
-
-impl<'a> Env<'a> {
-    fn context(self, row: &'a Arc<Row>) -> EvalContext<'a> {
-        EvalContext {
-            program: self.program,
-            interner: self.interner,
-            trigger: row,
-            candidate: None,
-            locals: &[],
-            matches: &[],
-            places: self.places,
-            aggregates: None,
-        }
-    }
-}
+use common::*;
 
 fn bench(c: &mut Criterion) {
     let (program, cond) = speeding_program();
