@@ -223,3 +223,14 @@ fn a_byte_order_mark_is_whitespace() {
     assert_eq!(kinds("\u{feff}rule"), vec![Token::Rule]);
     assert!(codes("\u{feff}rule").is_empty());
 }
+
+/// `lexer::KEYWORDS` is the one list of reserved words: each lexes as its keyword token.
+#[test]
+fn keyword_list_matches_the_lexer() {
+    for word in cbp_syntax::lexer::KEYWORDS {
+        let (tokens, _, diagnostics) = cbp_syntax::lexer::tokenize(word);
+        assert!(diagnostics.is_empty(), "{word}");
+        assert_eq!(tokens.len(), 1, "{word}");
+        assert_eq!(tokens[0].0.keyword(), Some(*word));
+    }
+}

@@ -135,6 +135,7 @@ fn summarize(expected: &[String]) -> Vec<String> {
     let has = |t: &str| expected.iter().any(|e| e == t);
     let mut out: Vec<String> = Vec::new();
     let mut skip: Vec<&str> = Vec::new();
+    let mut skip_keywords = false;
     // The outcome after `approval … else` or `on`: an identifier that must be one of these.
     if expected.len() == 2 && has("IDENT") && has("\"escalate\"") {
         return vec!["`approve`, `reject` or `escalate`".to_owned()];
@@ -164,7 +165,7 @@ fn summarize(expected: &[String]) -> Vec<String> {
     if has("IDENT") && has("\"package\"") && has("\"rule\"") {
         out.push("a name".to_owned());
         skip.push("IDENT");
-        skip.extend(KEYWORDS.iter().copied());
+        skip_keywords = true;
     }
     let any_keyword = !out.is_empty() && out.last().is_some_and(|o| o == "a name");
     // An item can start here (unless any keyword can, as a name).
@@ -183,13 +184,21 @@ fn summarize(expected: &[String]) -> Vec<String> {
         skip.extend(OPERATORS.iter().copied());
     }
     for e in expected {
-        if skip.contains(&e.as_str()) {
+        if skip.contains(&e.as_str()) || (skip_keywords && is_keyword_terminal(e)) {
             continue;
         }
         out.push(terminal_name(e));
     }
     out.dedup();
     out
+}
+
+/// A grammar terminal that is a keyword: `"rule"` (lalrpop names terminals with quotes).
+fn is_keyword_terminal(terminal: &str) -> bool {
+    terminal
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .is_some_and(|word| crate::lexer::KEYWORDS.contains(&word))
 }
 
 fn terminal_name(terminal: &str) -> String {
@@ -249,61 +258,4 @@ const CLAUSE_STARTS: &[&str] = &[
     "\"then\"",
     "\"approval\"",
     "\"if\"",
-];
-
-const KEYWORDS: &[&str] = &[
-    "\"package\"",
-    "\"import\"",
-    "\"ordered\"",
-    "\"enum\"",
-    "\"record\"",
-    "\"event\"",
-    "\"incident\"",
-    "\"directive\"",
-    "\"plugin\"",
-    "\"authority\"",
-    "\"system\"",
-    "\"action\"",
-    "\"const\"",
-    "\"fn\"",
-    "\"extern\"",
-    "\"rule\"",
-    "\"report\"",
-    "\"test\"",
-    "\"on\"",
-    "\"when\"",
-    "\"let\"",
-    "\"correlate\"",
-    "\"absent\"",
-    "\"over\"",
-    "\"last\"",
-    "\"within\"",
-    "\"where\"",
-    "\"at\"",
-    "\"least\"",
-    "\"priority\"",
-    "\"then\"",
-    "\"approval\"",
-    "\"by\"",
-    "\"else\"",
-    "\"if\"",
-    "\"no\"",
-    "\"response\"",
-    "\"to\"",
-    "\"children\"",
-    "\"every\"",
-    "\"command\"",
-    "\"escalate\"",
-    "\"send\"",
-    "\"advance\"",
-    "\"expect\"",
-    "\"match\"",
-    "\"true\"",
-    "\"false\"",
-    "\"not\"",
-    "\"and\"",
-    "\"or\"",
-    "\"in\"",
-    "\"as\"",
-    "\"from\"",
 ];
