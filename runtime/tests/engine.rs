@@ -4,38 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
-use cbp_ir::Program;
 use cbp_runtime::{Engine, LineOutcome, Record, RunOptions, interpreter, run_tests};
 use proptest::prelude::*;
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
 
-fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+mod common;
 
-fn policies() -> Arc<Program> {
-    static PROGRAM: OnceLock<Arc<Program>> = OnceLock::new();
-    PROGRAM
-        .get_or_init(|| {
-            let mut compiler = cbp_check::Compiler::new();
-            let mut sources = Vec::new();
-            let mut paths: Vec<_> = std::fs::read_dir(repo().join("policies"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "cbp"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                let name = format!("policies/{}", path.file_name().unwrap().to_string_lossy());
-                let text = std::fs::read_to_string(&path).unwrap();
-                compiler.set_file(&name, text.clone());
-                sources.push((name, text));
-            }
-            Arc::new(cbp_lower::lower(&compiler.checked_program(), &sources).unwrap())
-        })
-        .clone()
-}
+use common::{policies, repo};
 
 fn sample_lines() -> Vec<String> {
     // The contract's sample, shipped in the repository so the test never runs on nothing.

@@ -4,19 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
-use cbp_ir::Program;
 use cbp_runtime::proto::{self, Event, EventReader, Frame, value};
 use cbp_runtime::{Engine, LineOutcome, RunOptions, interpreter};
 use proptest::prelude::*;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
 
-fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+mod common;
+
+use common::{policies, repo};
 
 fn pool() -> DescriptorPool {
     let mut compiler = protox::Compiler::new([repo().join("proto")]).unwrap();
@@ -259,29 +256,6 @@ fn every_message_of_the_proto_files_has_a_rust_side() {
     .map(|n| format!("cbp.v1.{n}"))
     .collect();
     assert_eq!(names, covered);
-}
-
-fn policies() -> Arc<Program> {
-    static PROGRAM: OnceLock<Arc<Program>> = OnceLock::new();
-    PROGRAM
-        .get_or_init(|| {
-            let mut compiler = cbp_check::Compiler::new();
-            let mut sources = Vec::new();
-            let mut paths: Vec<_> = std::fs::read_dir(repo().join("policies"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "cbp"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                let name = format!("policies/{}", path.file_name().unwrap().to_string_lossy());
-                let text = std::fs::read_to_string(&path).unwrap();
-                compiler.set_file(&name, text.clone());
-                sources.push((name, text));
-            }
-            Arc::new(cbp_lower::lower(&compiler.checked_program(), &sources).unwrap())
-        })
-        .clone()
 }
 
 /// Feeds a byte stream to a fresh engine; returns (frames, outcomes, dead letters written).

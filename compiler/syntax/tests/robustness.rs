@@ -81,62 +81,9 @@ fn check_parse(src: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Pieces of `.cbp` text: every kind of token plus a few broken ones.
-const PIECES: &[&str] = &[
-    "package",
-    "import",
-    "ordered",
-    "enum",
-    "record",
-    "event",
-    "incident",
-    "directive",
-    "plugin",
-    "authority",
-    "system",
-    "action",
-    "const",
-    "fn",
-    "extern",
-    "rule",
-    "report",
-    "test",
-    "on",
-    "when",
-    "let",
-    "correlate",
-    "absent",
-    "over",
-    "last",
-    "within",
-    "where",
-    "at",
-    "least",
-    "priority",
-    "then",
-    "approval",
-    "by",
-    "else",
-    "if",
-    "no",
-    "response",
-    "to",
-    "children",
-    "every",
-    "command",
-    "escalate",
-    "send",
-    "advance",
-    "expect",
-    "match",
-    "true",
-    "false",
-    "not",
-    "and",
-    "or",
-    "in",
-    "as",
-    "from",
+/// Pieces of `.cbp` text besides the keywords: names, literals, punctuation, comments, and a
+/// few broken ones.
+const OTHER_PIECES: &[&str] = &[
     "x",
     "v",
     "approve",
@@ -193,8 +140,17 @@ const PIECES: &[&str] = &[
     "99999999999999999999",
 ];
 
+/// Every kind of token: the lexer's keywords and the other pieces.
+fn pieces() -> Vec<&'static str> {
+    cbp_syntax::lexer::KEYWORDS
+        .iter()
+        .chain(OTHER_PIECES)
+        .copied()
+        .collect()
+}
+
 fn soup() -> impl Strategy<Value = String> {
-    proptest::collection::vec(proptest::sample::select(PIECES), 0..120)
+    proptest::collection::vec(proptest::sample::select(pieces()), 0..120)
         .prop_map(|pieces| pieces.join(" "))
 }
 
@@ -206,7 +162,7 @@ fn mutated() -> impl Strategy<Value = String> {
         (
             0..len,
             0..12usize,
-            proptest::sample::select(PIECES),
+            proptest::sample::select(pieces()),
             any::<bool>(),
         ),
         1..4,
