@@ -129,3 +129,27 @@ fn every_shipped_file_is_formatted() {
         }
     }
 }
+
+/// Every `cbp` example in `docs/language.md` stands verbatim in a file that the tests above
+/// check (`examples/` or `policies/`), so the reference cannot drift from what compiles.
+#[test]
+fn language_reference_examples_are_checked_code() {
+    let root = repo_root();
+    let doc = std::fs::read_to_string(root.join("docs/language.md")).expect("language.md");
+    let paths = files::collect(&[root.join("examples"), root.join("policies")]).expect("collect");
+    let corpus: Vec<String> = files::read_all(&paths)
+        .expect("read")
+        .into_iter()
+        .map(|f| f.text)
+        .collect();
+    let mut blocks = 0;
+    for block in doc.split("```cbp\n").skip(1) {
+        let code = block.split("```").next().unwrap_or("").trim();
+        blocks += 1;
+        assert!(
+            corpus.iter().any(|text| text.contains(code)),
+            "this example of docs/language.md is in no checked file:\n{code}"
+        );
+    }
+    assert!(blocks > 0, "no ```cbp examples found in docs/language.md");
+}
