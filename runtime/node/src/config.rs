@@ -1,0 +1,355 @@
+//! The node's configuration: a TOML file, every part optional. With no file at all the node
+//! is the embedded single-node default of the contract: L1, the shipped policies, HTTP on
+//! `127.0.0.1:7070`, state in `./cbp-data`.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub node: NodeSection,
+    pub policy: PolicySection,
+    pub http: HttpSection,
+    pub state: StateSection,
+    pub clock: ClockSection,
+    pub kafka: Option<KafkaSection>,
+    pub mqtt: Option<MqttSection>,
+    #[serde(rename = "sink")]
+    pub sinks: Vec<SinkSection>,
+}
+
+/// Where the node stands in the hierarchy.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeSection {
+    /// The node's name in logs, metrics and the API.
+    pub id: String,
+    /// `L1` … `L5`.
+    pub layer: String,
+    /// The zone this node serves (a dot path prefix); events outside it are refused. Empty:
+    /// every zone.
+    pub zone: String,
+    /// The parent node's base URL; escalations and reports addressed above this node's
+    /// layer are posted to its `/api/v1/layer/escalate`.
+    pub parent: Option<String>,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        NodeSection {
+            id: "local".into(),
+            layer: "L1".into(),
+            zone: String::new(),
+            parent: None,
+        }
+    }
+}
+
+/// Which policy the node runs: a bundle written by `cbpc compile`, policy sources, or (with
+/// neither) the shipped policies built into the binary.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySection {
+    pub bundle: Option<PathBuf>,
+    pub paths: Vec<PathBuf>,
+    /// `jit` (native code, the default) or `interp` (the reference interpreter).
+    pub engine: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSection {
+    pub listen: SocketAddr,
+    /// The largest request body accepted (bytes).
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateSection {
+    pub dir: PathBuf,
+    /// How long journaled input is kept (a duration like `24h`); the node's state after a
+    /// restart is rebuilt from what is kept, so it must cover the policy's longest window,
+    /// timer and report period.
+    pub retention: String,
+    /// How far a sink may fall behind (records) before ingestion waits for it.
+    pub max_sink_lag: u64,
+}
+
+impl Default for StateSection {
+    fn default() -> Self {
+        StateSection {
+            dir: PathBuf::from("cbp-data"),
+            retention: "24h".into(),
+            max_sink_lag: 100_000,
+        }
+    }
+}
+
+/// Event time, and how it moves when the input is quiet.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockSection {
+    /// How far behind the clock an event may be and still be processed.
+    pub lateness: String,
+    /// After this long without input (wall time), the clock runs on with the wall clock, so
+    /// approval deadlines and `no response` timers fire although no event arrives. `off`
+    /// keeps pure event time.
+    pub idle_advance: String,
+}
+
+impl Default for ClockSection {
+    fn default() -> Self {
+        ClockSection {
+            lateness: "30s".into(),
+            idle_advance: "2s".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSection {
+    /// `host:port,…`
+    pub brokers: String,
+    pub group_id: String,
+    /// Topics of input events (NDJSON lines or protobuf `cbp.v1.Event`, per `input_format`).
+    pub topics: Vec<String>,
+    /// `json` or `proto`.
+    pub input_format: String,
+    /// Where records go (keyed by zone); none: records are not written to Kafka.
+    pub output_topic: Option<String>,
+    /// Extra librdkafka properties.
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: "cbp-node".into(),
+            topics: vec!["cbp.events".into()],
+            input_format: "json".into(),
+            output_topic: None,
+            properties: Default::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttSection {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    /// Topic filters of input events (NDJSON or one JSON event per message).
+    pub topics: Vec<String>,
+}
+
+impl Default for MqttSection {
+    fn default() -> Self {
+        MqttSection {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: "cbp-node".into(),
+            topics: vec!["cbp/events/#".into()],
+        }
+    }
+}
+
+/// Where records go besides the node's own log.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SinkSection {
+    pub name: String,
+    /// `webhook` (POST each record as JSON) or `log` (append NDJSON to a file).
+    pub kind: String,
+    pub url: Option<String>,
+    pub path: Option<PathBuf>,
+    /// Record kinds to send (`decision`, `action`, …); empty: all.
+    pub kinds: Vec<String>,
+    pub timeout_ms: u64,
+    pub retries: u32,
+}
+
+impl Default for SinkSection {
+    fn default() -> Self {
+        SinkSection {
+            name: "sink".into(),
+            kind: "log".into(),
+            url: None,
+            path: None,
+            kinds: Vec::new(),
+            timeout_ms: 2_000,
+            retries: 5,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; the error names the file and the problem.
+    pub fn from_file(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        Config::from_toml(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: layer names, durations, sink kinds.
+    pub fn validate(&self) -> Result<(), String> {
+        layer_number(&self.node.layer)
+            .ok_or_else(|| format!("node.layer `{}` is not one of L1 … L5", self.node.layer))?;
+        parse_duration_setting("state.retention", &self.state.retention)?;
+        parse_duration_setting("clock.lateness", &self.clock.lateness)?;
+        if self.clock.idle_advance != "off" {
+            parse_duration_setting("clock.idle_advance", &self.clock.idle_advance)?;
+        }
+        if let Some(engine) = &self.policy.engine
+            && engine != "jit"
+            && engine != "interp"
+        {
+            return Err(format!("policy.engine `{engine}` is not `jit` or `interp`"));
+        }
+        if let Some(kafka) = &self.kafka
+            && kafka.input_format != "json"
+            && kafka.input_format != "proto"
+        {
+            return Err(format!(
+                "kafka.input_format `{}` is not `json` or `proto`",
+                kafka.input_format
+            ));
+        }
+        for sink in &self.sinks {
+            match sink.kind.as_str() {
+                "webhook" if sink.url.is_none() => {
+                    return Err(format!("sink `{}`: a webhook sink needs `url`", sink.name));
+                }
+                "log" if sink.path.is_none() => {
+                    return Err(format!("sink `{}`: a log sink needs `path`", sink.name));
+                }
+                "webhook" | "log" => {}
+                other => {
+                    return Err(format!(
+                        "sink `{}`: kind `{other}` is not `webhook` or `log`",
+                        sink.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn layer(&self) -> u8 {
+        layer_number(&self.node.layer).unwrap_or(1)
+    }
+
+    pub fn retention_ms(&self) -> i64 {
+        cbp_runtime::time::parse_duration(&self.state.retention).unwrap_or(86_400_000)
+    }
+
+    pub fn lateness_ms(&self) -> i64 {
+        cbp_runtime::time::parse_duration(&self.clock.lateness).unwrap_or(0)
+    }
+
+    /// `None` when the clock never runs on its own.
+    pub fn idle_advance_ms(&self) -> Option<i64> {
+        (self.clock.idle_advance != "off")
+            .then(|| cbp_runtime::time::parse_duration(&self.clock.idle_advance))
+            .flatten()
+    }
+}
+
+/// `L3` → 3.
+pub fn layer_number(name: &str) -> Option<u8> {
+    match name {
+        "L1" => Some(1),
+        "L2" => Some(2),
+        "L3" => Some(3),
+        "L4" => Some(4),
+        "L5" => Some(5),
+        _ => None,
+    }
+}
+
+fn parse_duration_setting(key: &str, text: &str) -> Result<i64, String> {
+    cbp_runtime::time::parse_duration(text)
+        .ok_or_else(|| format!("{key} `{text}` is not a duration (like `30s`, `5min` or `24h`)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_embedded_default() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.http.listen.to_string(), "127.0.0.1:7070");
+        assert_eq!(config.state.dir, PathBuf::from("cbp-data"));
+        assert_eq!(config.layer(), 1);
+        assert!(config.policy.paths.is_empty() && config.policy.bundle.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let error = Config::from_toml("[node]\nlayr = \"L2\"").unwrap_err();
+        assert!(error.contains("layr"), "{error}");
+        let error = Config::from_toml("[node]\nlayer = \"L9\"").unwrap_err();
+        assert!(error.contains("`L9`"), "{error}");
+        let error = Config::from_toml("[clock]\nlateness = \"soon\"").unwrap_err();
+        assert!(error.contains("clock.lateness"), "{error}");
+        let error = Config::from_toml("[[sink]]\nkind = \"webhook\"").unwrap_err();
+        assert!(error.contains("needs `url`"), "{error}");
+    }
+
+    #[test]
+    fn a_full_file_reads() {
+        let config = Config::from_toml(
+            r#"
+            [node]
+            id = "indiranagar"
+            layer = "L1"
+            zone = "ka.bengaluru.east.indiranagar"
+            parent = "http://127.0.0.1:7071"
+            [policy]
+            paths = ["policies"]
+            engine = "interp"
+            [clock]
+            idle_advance = "off"
+            [kafka]
+            brokers = "127.0.0.1:9092"
+            topics = ["events"]
+            output_topic = "records"
+            [mqtt]
+            topics = ["sensors/#"]
+            [[sink]]
+            name = "dispatch"
+            kind = "webhook"
+            url = "http://127.0.0.1:9000/hook"
+            kinds = ["action", "decision"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.idle_advance_ms(), None);
+        assert_eq!(config.sinks[0].kinds, ["action", "decision"]);
+        assert_eq!(
+            config.kafka.unwrap().output_topic.as_deref(),
+            Some("records")
+        );
+    }
+}

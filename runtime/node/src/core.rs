@@ -1,0 +1,703 @@
+//! The core: one thread that owns the engine (the engine and its JIT code stay on the thread
+//! that made them) and the store's writer. Everything that changes state is a [`Request`] on
+//! one bounded channel, so ingestion from every source is serialised in arrival order, and a
+//! full channel makes the senders wait (backpressure) instead of growing memory.
+//!
+//! Requests are taken in groups: each group is one store transaction (group commit: one
+//! fsync for many inputs). An input is journaled, run through the engine, and its records
+//! written in the same transaction; replies go out only after the commit.
+
+use crate::approvals::{PendingApproval, PendingChange};
+use crate::metrics::Metrics;
+use crate::store::{
+    CHECKPOINT_EVERY, CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, SEEN, Store, StoreError,
+    meta,
+};
+use cbp_ir::Program;
+use cbp_runtime::proto::{Event, Frame};
+use cbp_runtime::{Engine, Evaluator, LineOutcome, Record, RunOptions};
+use prost::Message;
+use redb::{ReadableTable, Table};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Sends inputs to the core and waits until they are committed.
+pub async fn ingest(core: &mpsc::Sender<Request>, inputs: Vec<Input>) -> Result<Ingested, String> {
+    let (reply, answer) = oneshot::channel();
+    core.send(Request::Ingest { inputs, reply })
+        .await
+        .map_err(|_| "the node is stopping".to_string())?;
+    answer
+        .await
+        .map_err(|_| "the node is stopping".to_string())?
+}
+
+/// The most requests one transaction takes.
+const MAX_GROUP: usize = 256;
+
+/// What the core needs to know beyond the program.
+#[derive(Clone, Debug)]
+pub struct CoreOptions {
+    pub lateness_ms: i64,
+    pub idle_advance_ms: Option<i64>,
+    pub retention_ms: i64,
+    pub max_sink_lag: u64,
+    /// The zone prefix this node serves; empty: all.
+    pub zone: String,
+    pub interpreter: bool,
+}
+
+pub type Reply<T> = oneshot::Sender<Result<T, String>>;
+
+pub enum Request {
+    /// Inputs from one source, in order.
+    Ingest {
+        inputs: Vec<Input>,
+        reply: Reply<Ingested>,
+    },
+    /// A record another node sent (`/api/v1/layer/…`), to write to the log as `received`.
+    Receive {
+        via: &'static str,
+        record: serde_json::Value,
+        reply: Reply<u64>,
+    },
+    /// Swap in a new program; `bundle` is kept so a restart runs it too.
+    Reload {
+        program: Arc<Program>,
+        bundle: Vec<u8>,
+        reply: Reply<Reloaded>,
+    },
+}
+
+/// What became of a group of inputs.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Ingested {
+    /// Inputs journaled and run (dead-lettered ones included).
+    pub accepted: usize,
+    /// Inputs already seen (same `model_id` and `event_id`): acknowledged, not run again.
+    pub duplicates: usize,
+    pub dead_letters: usize,
+    /// The records the inputs produced, in order (as written to the log).
+    pub records: Vec<Box<serde_json::value::RawValue>>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Reloaded {
+    pub source_hash: String,
+    pub rules: usize,
+    /// Journaled inputs replayed into the new program's state.
+    pub replayed: u64,
+}
+
+/// Read-only facts the core publishes for the API and the sinks.
+#[derive(Default)]
+pub struct Shared {
+    /// Records committed so far (the next record's sequence number).
+    pub records: AtomicU64,
+    /// The smallest cursor of the sinks (records delivered by every sink).
+    pub slowest_sink: AtomicU64,
+    /// The engine clock (Unix ms; `i64::MIN` before any input).
+    pub clock: std::sync::atomic::AtomicI64,
+    pub pending: std::sync::Mutex<std::collections::BTreeMap<String, PendingApproval>>,
+    /// Approvals resolved lately, so a late second answer is told why it is refused.
+    pub resolved: std::sync::Mutex<crate::approvals::Resolved>,
+    pub program: std::sync::RwLock<Option<Arc<Program>>>,
+}
+
+pub struct Core {
+    store: Arc<Store>,
+    options: CoreOptions,
+    program: Arc<Program>,
+    engine: Engine,
+    next_input: u64,
+    next_record: u64,
+    seen_generation: i64,
+    seen_since: Option<i64>,
+    /// Wall time of the last input, and the clock then (for the idle advance).
+    last_input_wall: Instant,
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+    committed: watch::Sender<u64>,
+}
+
+impl Core {
+    /// Opens the core on the store: replays the journal through `program` to rebuild the
+    /// state the node had when it stopped.
+    pub fn start(
+        store: Arc<Store>,
+        program: Arc<Program>,
+        options: CoreOptions,
+        shared: Arc<Shared>,
+        metrics: Arc<Metrics>,
+        committed: watch::Sender<u64>,
+    ) -> Result<(Core, u64), String> {
+        let engine = new_engine(&program, &options);
+        let next_record = store.record_count().map_err(|e| e.to_string())?;
+        let next_input = store
+            .meta(meta::NEXT_INPUT)
+            .map_err(|e| e.to_string())?
+            .unwrap_or(0)
+            .max(0) as u64;
+        let seen_generation = store
+            .meta(meta::SEEN_GENERATION)
+            .map_err(|e| e.to_string())?
+            .unwrap_or(0);
+        let seen_since = store.meta(meta::SEEN_SINCE).map_err(|e| e.to_string())?;
+        let mut core = Core {
+            store,
+            options,
+            program,
+            engine,
+            next_input,
+            next_record,
+            seen_generation,
+            seen_since,
+            last_input_wall: Instant::now(),
+            shared,
+            metrics,
+            committed,
+        };
+        let replayed = core.replay().map_err(|e| e.to_string())?;
+        let pending = core.store.pending().map_err(|e| e.to_string())?;
+        if let Ok(mut map) = core.shared.pending.lock() {
+            map.clear();
+            for (id, json) in pending {
+                if let Ok(p) = serde_json::from_str::<PendingApproval>(&json) {
+                    map.insert(id, p);
+                }
+            }
+        }
+        core.publish();
+        Ok((core, replayed))
+    }
+
+    /// Runs every journaled input through a fresh engine, output discarded: the records of
+    /// those inputs were committed with them.
+    fn replay(&mut self) -> Result<u64, StoreError> {
+        self.engine = new_engine(&self.program, &self.options);
+        let mut count = 0u64;
+        let engine = &mut self.engine;
+        self.store.for_each_input(|seq, input| {
+            apply(engine, seq, &input, &mut |_| {});
+            count += 1;
+            Ok(())
+        })?;
+        Ok(count)
+    }
+
+    fn publish(&self) {
+        self.shared
+            .records
+            .store(self.next_record, Ordering::Release);
+        self.shared
+            .clock
+            .store(self.engine.clock().unwrap_or(i64::MIN), Ordering::Release);
+        if let Ok(mut program) = self.shared.program.write() {
+            *program = Some(self.program.clone());
+        }
+        self.committed.send_replace(self.next_record);
+    }
+
+    /// The core's loop, on its own thread, until every sender is gone.
+    pub fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                tracing::error!("the core cannot start its timer: {e}");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let tick = Duration::from_millis(500);
+            loop {
+                let first = match tokio::time::timeout(tick, requests.recv()).await {
+                    Ok(Some(request)) => request,
+                    Ok(None) => break,
+                    Err(_) => {
+                        self.idle_tick();
+                        continue;
+                    }
+                };
+                self.wait_for_sinks().await;
+                let mut group = vec![first];
+                while group.len() < MAX_GROUP {
+                    match requests.try_recv() {
+                        Ok(request) => group.push(request),
+                        Err(_) => break,
+                    }
+                }
+                self.handle_group(group);
+            }
+            tracing::info!("the core stops: every input is committed");
+        });
+    }
+
+    /// Backpressure from the sinks: while the slowest is too far behind, take no input.
+    async fn wait_for_sinks(&self) {
+        loop {
+            let slowest = self.shared.slowest_sink.load(Ordering::Acquire);
+            if self.next_record.saturating_sub(slowest) <= self.options.max_sink_lag {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// When the input has been quiet for the idle advance, the clock runs on with the wall
+    /// clock (journaled as a tick, so a replay sees the same clock).
+    fn idle_tick(&mut self) {
+        let Some(idle_ms) = self.options.idle_advance_ms else {
+            return;
+        };
+        let Some(clock) = self.engine.clock() else {
+            return;
+        };
+        let quiet = self.last_input_wall.elapsed().as_millis() as i64;
+        if quiet < idle_ms {
+            return;
+        }
+        let target = clock.saturating_add(quiet);
+        self.last_input_wall = Instant::now();
+        match self.commit_inputs(&[Input::Tick(target)], false) {
+            Ok(_) => self.publish(),
+            Err(e) => {
+                tracing::error!("a clock tick could not be committed: {e}");
+                if let Err(e) = self
+                    .reload_counters()
+                    .and_then(|()| self.replay().map(|_| ()))
+                {
+                    tracing::error!("the state could not be rebuilt: {e}");
+                }
+            }
+        }
+    }
+
+    fn handle_group(&mut self, group: Vec<Request>) {
+        let mut inputs: Vec<Input> = Vec::new();
+        let mut waiting: Vec<(usize, usize, Reply<Ingested>)> = Vec::new();
+        for request in group {
+            match request {
+                Request::Ingest {
+                    inputs: mut batch,
+                    reply,
+                } => {
+                    let start = inputs.len();
+                    inputs.append(&mut batch);
+                    waiting.push((start, inputs.len(), reply));
+                }
+                Request::Receive { via, record, reply } => {
+                    self.flush_inputs(&mut inputs, &mut waiting);
+                    let _ = reply.send(self.receive(via, record).map_err(|e| e.to_string()));
+                    self.publish();
+                }
+                Request::Reload {
+                    program,
+                    bundle,
+                    reply,
+                } => {
+                    // Inputs before the reload run on the old program.
+                    self.flush_inputs(&mut inputs, &mut waiting);
+                    let _ = reply.send(self.reload(program, &bundle));
+                }
+            }
+        }
+        self.flush_inputs(&mut inputs, &mut waiting);
+    }
+
+    fn flush_inputs(
+        &mut self,
+        inputs: &mut Vec<Input>,
+        waiting: &mut Vec<(usize, usize, Reply<Ingested>)>,
+    ) {
+        if inputs.is_empty() {
+            for (_, _, reply) in waiting.drain(..) {
+                let _ = reply.send(Ok(Ingested::default()));
+            }
+            return;
+        }
+        self.last_input_wall = Instant::now();
+        match self.commit_inputs(inputs, true) {
+            Ok(outcomes) => {
+                for (start, end, reply) in waiting.drain(..) {
+                    let mut ingested = Ingested::default();
+                    for outcome in &outcomes[start..end] {
+                        match outcome {
+                            InputOutcome::Duplicate => ingested.duplicates += 1,
+                            InputOutcome::Run { dead, records } => {
+                                ingested.accepted += 1;
+                                ingested.dead_letters += usize::from(*dead);
+                                ingested.records.extend(records.iter().cloned());
+                            }
+                        }
+                    }
+                    let _ = reply.send(Ok(ingested));
+                }
+            }
+            Err(e) => {
+                let message = format!("the inputs were not committed: {e}");
+                tracing::error!("{message}; rebuilding the state from the journal");
+                for (_, _, reply) in waiting.drain(..) {
+                    let _ = reply.send(Err(message.clone()));
+                }
+                // The engine ran inputs that are not in the store: start again from the store.
+                if let Err(e) = self
+                    .reload_counters()
+                    .and_then(|()| self.replay().map(|_| ()))
+                {
+                    tracing::error!("the state could not be rebuilt: {e}");
+                }
+            }
+        }
+        inputs.clear();
+        self.publish();
+    }
+
+    fn reload_counters(&mut self) -> Result<(), StoreError> {
+        self.next_record = self.store.record_count()?;
+        self.next_input = self.store.meta(meta::NEXT_INPUT)?.unwrap_or(0).max(0) as u64;
+        self.seen_generation = self.store.meta(meta::SEEN_GENERATION)?.unwrap_or(0);
+        self.seen_since = self.store.meta(meta::SEEN_SINCE)?;
+        Ok(())
+    }
+
+    /// Journals and runs `inputs` in one transaction. With `keep_records`, each outcome
+    /// carries its records as JSON (for the reply).
+    fn commit_inputs(
+        &mut self,
+        inputs: &[Input],
+        keep_records: bool,
+    ) -> Result<Vec<InputOutcome>, StoreError> {
+        let started = Instant::now();
+        let txn = self.store.begin_write()?;
+        let mut outcomes = Vec::with_capacity(inputs.len());
+        let mut pending_changes: Vec<PendingChange> = Vec::new();
+        {
+            let mut journal = txn.open_table(INPUTS)?;
+            let mut log = txn.open_table(RECORDS)?;
+            let mut pending = txn.open_table(PENDING)?;
+            let mut checkpoints = txn.open_table(CHECKPOINTS)?;
+            let current = self.seen_generation.rem_euclid(2) as usize;
+            let mut seen_now = txn.open_table(SEEN[current])?;
+            let seen_before = txn.open_table(SEEN[1 - current])?;
+            for input in inputs {
+                let identity = identity(input);
+                if let Some(key) = &identity
+                    && (seen_now.get(key.as_str())?.is_some()
+                        || seen_before.get(key.as_str())?.is_some())
+                {
+                    self.metrics.duplicates.inc();
+                    outcomes.push(InputOutcome::Duplicate);
+                    continue;
+                }
+                if let Some(reason) = outside(input, &self.options.zone) {
+                    // Refused before the engine: it changes no state, so it is not journaled.
+                    let Input::Line(raw) = input else { continue };
+                    let record = Record::dead_letter(self.next_input + 1, reason, raw);
+                    let line = record.to_json_line();
+                    self.metrics.count_record(&record);
+                    log.insert(self.next_record, line.as_str())?;
+                    self.next_record += 1;
+                    let records = if keep_records {
+                        vec![record_json(&record, &line)]
+                    } else {
+                        Vec::new()
+                    };
+                    outcomes.push(InputOutcome::Run {
+                        dead: true,
+                        records,
+                    });
+                    continue;
+                }
+                let seq = self.next_input;
+                self.next_input += 1;
+                journal.insert(seq, input.encode().as_slice())?;
+                if let Some(key) = &identity {
+                    seen_now.insert(key.as_str(), ())?;
+                }
+                let mut error: Option<StoreError> = None;
+                let mut records = Vec::new();
+                let mut dead = false;
+                let next_record = &mut self.next_record;
+                let metrics = &self.metrics;
+                let outcome = apply(&mut self.engine, seq, input, &mut |record| {
+                    metrics.count_record(record);
+                    if let Some(change) = PendingChange::of(record, input) {
+                        pending_changes.push(change);
+                    }
+                    let line = record.to_json_line();
+                    if let Err(e) = log.insert(*next_record, line.as_str()) {
+                        error.get_or_insert(e.into());
+                    }
+                    *next_record += 1;
+                    if keep_records {
+                        records.push(record_json(record, &line));
+                    }
+                });
+                if let Some(e) = error {
+                    return Err(e);
+                }
+                for change in pending_changes.drain(..) {
+                    match &change {
+                        PendingChange::Open(p) => {
+                            let json = serde_json::to_string(p).unwrap_or_default();
+                            pending.insert(p.decision_id.as_str(), json.as_str())?;
+                        }
+                        PendingChange::Close(id) => {
+                            pending.remove(id.as_str())?;
+                        }
+                    }
+                    self.apply_pending(change);
+                }
+                if matches!(outcome, LineOutcome::DeadLettered) {
+                    dead = true;
+                }
+                if !matches!(input, Input::Tick(_)) {
+                    self.metrics.events_in.inc();
+                }
+                if seq.is_multiple_of(CHECKPOINT_EVERY) {
+                    checkpoints.insert(seq, self.engine.clock().unwrap_or(i64::MIN))?;
+                }
+                outcomes.push(InputOutcome::Run { dead, records });
+            }
+            drop(seen_now);
+            drop(seen_before);
+            let mut metas = txn.open_table(META)?;
+            metas.insert(meta::NEXT_INPUT, self.next_input as i64)?;
+            metas.insert(meta::NEXT_RECORD, self.next_record as i64)?;
+            self.rotate_seen(&txn, &mut metas)?;
+            self.prune(&mut journal, &mut checkpoints)?;
+        }
+        txn.commit()?;
+        self.metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(outcomes)
+    }
+
+    fn apply_pending(&self, change: PendingChange) {
+        if let Ok(mut map) = self.shared.pending.lock() {
+            match change {
+                PendingChange::Open(p) => {
+                    map.insert(p.decision_id.clone(), *p);
+                }
+                PendingChange::Close(id) => {
+                    if let Some(closed) = map.remove(&id)
+                        && let Ok(mut resolved) = self.shared.resolved.lock()
+                    {
+                        resolved.insert(closed);
+                    }
+                }
+            }
+            self.metrics.pending_approvals.set(map.len() as i64);
+        }
+    }
+
+    /// Every half retention, the older generation of seen identities is dropped.
+    fn rotate_seen(
+        &mut self,
+        txn: &redb::WriteTransaction,
+        metas: &mut Table<&str, i64>,
+    ) -> Result<(), StoreError> {
+        let Some(clock) = self.engine.clock() else {
+            return Ok(());
+        };
+        let since = *self.seen_since.get_or_insert(clock);
+        if clock.saturating_sub(since) < self.options.retention_ms / 2 {
+            metas.insert(meta::SEEN_SINCE, since)?;
+            return Ok(());
+        }
+        self.seen_generation += 1;
+        let current = self.seen_generation.rem_euclid(2) as usize;
+        // The new current generation is the oldest one: empty it.
+        txn.open_table(SEEN[current])?.retain(|_, _| false)?;
+        self.seen_since = Some(clock);
+        metas.insert(meta::SEEN_GENERATION, self.seen_generation)?;
+        metas.insert(meta::SEEN_SINCE, clock)?;
+        Ok(())
+    }
+
+    /// Drops journaled inputs older than the retention, from the front, at checkpoints.
+    fn prune(
+        &self,
+        journal: &mut Table<u64, &[u8]>,
+        checkpoints: &mut Table<u64, i64>,
+    ) -> Result<(), StoreError> {
+        let Some(clock) = self.engine.clock() else {
+            return Ok(());
+        };
+        let cutoff = clock.saturating_sub(self.options.retention_ms);
+        let mut keep_from = None;
+        for entry in checkpoints.iter()? {
+            let (seq, time) = entry?;
+            if time.value() > cutoff {
+                break;
+            }
+            keep_from = Some(seq.value());
+        }
+        if let Some(from) = keep_from {
+            journal.retain_in(..from, |_, _| false)?;
+            checkpoints.retain_in(..from, |_, _| false)?;
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self, via: &str, record: serde_json::Value) -> Result<u64, StoreError> {
+        let line =
+            serde_json::json!({"kind": "received", "via": via, "record": record}).to_string();
+        let seq = self.next_record;
+        let txn = self.store.begin_write()?;
+        {
+            txn.open_table(RECORDS)?.insert(seq, line.as_str())?;
+            txn.open_table(META)?
+                .insert(meta::NEXT_RECORD, (seq + 1) as i64)?;
+        }
+        txn.commit()?;
+        self.next_record = seq + 1;
+        Ok(seq)
+    }
+
+    fn reload(&mut self, program: Arc<Program>, bundle: &[u8]) -> Result<Reloaded, String> {
+        let previous = std::mem::replace(&mut self.program, program);
+        match self.replay() {
+            Ok(replayed) => {
+                if let Err(e) = self.store.set_reloaded_program(bundle) {
+                    tracing::warn!("the reloaded bundle is running but not saved: {e}");
+                }
+                self.metrics.reloads.inc();
+                self.publish();
+                Ok(Reloaded {
+                    source_hash: self.program.source_hash.clone(),
+                    rules: self.program.rules.len(),
+                    replayed,
+                })
+            }
+            Err(e) => {
+                self.program = previous;
+                let _ = self.replay();
+                Err(format!("the journal could not be replayed: {e}"))
+            }
+        }
+    }
+}
+
+enum InputOutcome {
+    Duplicate,
+    Run {
+        dead: bool,
+        records: Vec<Box<serde_json::value::RawValue>>,
+    },
+}
+
+fn new_engine(program: &Arc<Program>, options: &CoreOptions) -> Engine {
+    let evaluator: Box<dyn Evaluator> = if options.interpreter {
+        cbp_runtime::interpreter(program)
+    } else {
+        cbp_jit::evaluator(program)
+    };
+    Engine::new(
+        program.clone(),
+        evaluator,
+        RunOptions {
+            until: None,
+            lateness_ms: options.lateness_ms,
+        },
+    )
+}
+
+/// Runs one input through the engine; input `seq` is "line" `seq + 1` of dead letters.
+fn apply(
+    engine: &mut Engine,
+    seq: u64,
+    input: &Input,
+    out: &mut dyn FnMut(&Record),
+) -> LineOutcome {
+    let line = seq + 1;
+    match input {
+        Input::Line(text) => engine.push_line(line, text, out),
+        Input::Proto(bytes) => {
+            let frame = match Event::decode(bytes.as_slice()) {
+                Ok(event) => Frame::Event(Box::new(event)),
+                Err(e) => Frame::Bad {
+                    error: format!("invalid protobuf `cbp.v1.Event`: {e}"),
+                    input: hex(bytes),
+                },
+            };
+            cbp_runtime::proto::push_frame(engine, line, &frame, out)
+        }
+        Input::Tick(time) => {
+            engine.advance_to(*time, out);
+            LineOutcome::Processed
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("hex:");
+    for b in bytes.iter().take(200) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// `model_id` NUL `event_id` of an event, the identity a redelivery repeats.
+fn identity(input: &Input) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Ids<'a> {
+        #[serde(borrow)]
+        event_id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        model_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    match input {
+        Input::Line(text) => {
+            let ids: Ids = serde_json::from_str(text).ok()?;
+            Some(format!("{}\0{}", ids.model_id?, ids.event_id?))
+        }
+        Input::Proto(bytes) => {
+            let event = Event::decode(bytes.as_slice()).ok()?;
+            let event_id = event.event_id.filter(|id| !id.is_empty())?;
+            Some(format!(
+                "{}\0{}",
+                event.model_id.unwrap_or_default(),
+                event_id
+            ))
+        }
+        Input::Tick(_) => None,
+    }
+}
+
+/// Why an event is not this node's: its `zone` is outside the node's zone.
+fn outside(input: &Input, scope: &str) -> Option<String> {
+    if scope.is_empty() {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Zone<'a> {
+        #[serde(borrow)]
+        zone: Option<std::borrow::Cow<'a, str>>,
+    }
+    let zone = match input {
+        Input::Line(text) => serde_json::from_str::<Zone>(text).ok()?.zone?.into_owned(),
+        Input::Proto(bytes) => Event::decode(bytes.as_slice()).ok()?.zone?,
+        Input::Tick(_) => return None,
+    };
+    let inside = zone == scope
+        || zone
+            .strip_prefix(scope)
+            .is_some_and(|rest| rest.starts_with('.'));
+    (!inside && !zone.is_empty())
+        .then(|| format!("zone `{zone}` is outside this node's zone `{scope}`"))
+}
+
+fn record_json(record: &Record, line: &str) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(line.to_string()).unwrap_or_else(|_| {
+        serde_json::value::to_raw_value(&record.to_value())
+            .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default())
+    })
+}

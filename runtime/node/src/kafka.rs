@@ -1,0 +1,170 @@
+//! Kafka (rdkafka): events in from topics in a consumer group, records out to a topic keyed
+//! by zone.
+//!
+//! Offsets are committed only after the core has committed the messages' effects, so a crash
+//! never loses an event; a message delivered again after a crash is recognised by its
+//! `model_id` and `event_id` and not run twice. Partitioning the input by zone is how a city
+//! outgrows one machine: more nodes join the group and each takes its partitions.
+
+use crate::config::KafkaSection;
+use crate::core::{Request, ingest};
+use crate::metrics::Metrics;
+use crate::store::Input;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// The most messages taken into one core request.
+const BATCH: usize = 2048;
+
+fn client_config(section: &KafkaSection) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &section.brokers);
+    for (key, value) in &section.properties {
+        config.set(key, value);
+    }
+    config
+}
+
+/// Consumes the configured topics until `stop` turns true.
+pub async fn consume(
+    section: KafkaSection,
+    core: mpsc::Sender<Request>,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let consumer: StreamConsumer = client_config(&section)
+        .set("group.id", &section.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .map_err(|e| format!("kafka: cannot create the consumer: {e}"))?;
+    let topics: Vec<&str> = section.topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .map_err(|e| format!("kafka: cannot subscribe to {topics:?}: {e}"))?;
+    let proto = section.input_format == "proto";
+    tracing::info!(
+        "kafka: consuming {topics:?} from {} as group `{}`",
+        section.brokers,
+        section.group_id
+    );
+    loop {
+        let first = tokio::select! {
+            message = consumer.recv() => message,
+            _ = stop.changed() => break,
+        };
+        let mut inputs = Vec::new();
+        let mut offsets = TopicPartitionList::new();
+        match first {
+            Ok(message) => take(&message, proto, &mut inputs, &mut offsets),
+            Err(e) => {
+                tracing::warn!("kafka: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        }
+        // Whatever else is already here joins the batch (one transaction for all).
+        while inputs.len() < BATCH {
+            match tokio::time::timeout(Duration::ZERO, consumer.recv()).await {
+                Ok(Ok(message)) => take(&message, proto, &mut inputs, &mut offsets),
+                _ => break,
+            }
+        }
+        metrics.source("kafka", inputs.len() as u64);
+        // Effects first, then the offsets: a crash in between means a redelivery, which the
+        // core recognises.
+        match ingest(&core, inputs).await {
+            Ok(_) => {
+                if let Err(e) = consumer.commit(&offsets, CommitMode::Async) {
+                    tracing::warn!("kafka: cannot commit offsets: {e}");
+                }
+            }
+            Err(e) => {
+                tracing::error!("kafka: the batch was not committed ({e}); stopping the consumer");
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One message into the batch: its input and, for the commit, the offset after it.
+fn take(
+    message: &rdkafka::message::BorrowedMessage<'_>,
+    proto: bool,
+    inputs: &mut Vec<Input>,
+    offsets: &mut TopicPartitionList,
+) {
+    let payload = message.payload().unwrap_or_default();
+    inputs.push(if proto {
+        Input::Proto(payload.to_vec())
+    } else {
+        Input::Line(String::from_utf8_lossy(payload).trim_end().to_string())
+    });
+    let _ = offsets.add_partition_offset(
+        message.topic(),
+        message.partition(),
+        Offset::Offset(message.offset() + 1),
+    );
+}
+
+/// Writes records to a topic, keyed by the zone of the node they concern.
+pub struct RecordProducer {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl RecordProducer {
+    pub fn new(section: &KafkaSection, topic: &str) -> Result<RecordProducer, String> {
+        let producer: FutureProducer = client_config(section)
+            .set("enable.idempotence", "true")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .map_err(|e| format!("kafka: cannot create the producer: {e}"))?;
+        Ok(RecordProducer {
+            producer,
+            topic: topic.to_string(),
+        })
+    }
+
+    pub async fn send(&self, line: &str, record: &Value) -> Result<(), String> {
+        let key = zone_key(record);
+        let message = FutureRecord::to(&self.topic).payload(line).key(&key);
+        self.producer
+            .send(message, Timeout::After(Duration::from_secs(5)))
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| format!("kafka: {e}"))
+    }
+}
+
+/// The zone a record concerns: its node, or the node it comes from.
+fn zone_key(record: &Value) -> String {
+    record
+        .get("node")
+        .or_else(|| record.get("from").and_then(|f| f.get("node")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_are_keyed_by_zone() {
+        assert_eq!(zone_key(&json!({"node": "a.b"})), "a.b");
+        assert_eq!(zone_key(&json!({"from": {"node": "a.b.c"}})), "a.b.c");
+        assert_eq!(zone_key(&json!({"line": 3})), "");
+    }
+}

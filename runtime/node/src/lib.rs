@@ -1,0 +1,27 @@
+//! `cbp-node`: a City Brain Policy runtime node as a long-running service. It wraps the same
+//! runtime core `cbpc run` uses (`cbp-runtime`, the JIT from `cbp-jit`) with what a node
+//! deployed in a city needs: events in over HTTP, Kafka and MQTT; durable state that
+//! survives `kill -9`; the authority dashboard's approvals API; sinks for actions; metrics.
+//!
+//! ```text
+//!  HTTP ─┐                      ┌─ store (redb): journal, log, pending, cursors
+//! Kafka ─┼─► core (one thread) ─┤
+//!  MQTT ─┘   engine + JIT        └─► sinks: webhooks, log file, Kafka topic, parent node
+//! ```
+
+pub mod approvals;
+pub mod config;
+pub mod core;
+pub mod http;
+pub mod kafka;
+pub mod metrics;
+pub mod mqtt;
+pub mod node;
+pub mod peers;
+pub mod plugins;
+pub mod policy;
+pub mod sinks;
+pub mod store;
+
+pub use config::Config;
+pub use node::{Node, Started};

@@ -1,0 +1,101 @@
+//! MQTT (rumqttc): sensors on low-bandwidth links (seed 2.3) publish events to topics; the
+//! node subscribes with QoS 1 and acknowledges a message only after the core has committed
+//! it, so the broker redelivers what a crash interrupted. The session is persistent and the
+//! connection comes back with a growing pause between attempts.
+
+use crate::config::MqttSection;
+use crate::core::{Request, ingest};
+use crate::metrics::Metrics;
+use crate::store::Input;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+pub async fn subscribe(
+    section: MqttSection,
+    core: mpsc::Sender<Request>,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let mut options = MqttOptions::new(&section.client_id, &section.host, section.port);
+    options
+        .set_keep_alive(Duration::from_secs(30))
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_max_packet_size(16 << 20, 16 << 20);
+    let (client, mut events) = AsyncClient::new(options, 256);
+    let mut pause = Duration::from_millis(100);
+    tracing::info!(
+        "mqtt: subscribing to {:?} at {}:{}",
+        section.topics,
+        section.host,
+        section.port
+    );
+    loop {
+        let event = tokio::select! {
+            event = events.poll() => event,
+            _ = stop.changed() => break,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                pause = Duration::from_millis(100);
+                for topic in &section.topics {
+                    if let Err(e) = client.subscribe(topic.as_str(), QoS::AtLeastOnce).await {
+                        tracing::warn!("mqtt: cannot subscribe to `{topic}`: {e}");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let inputs = lines(&publish.payload);
+                metrics.source("mqtt", inputs.len() as u64);
+                match ingest(&core, inputs).await {
+                    Ok(_) => {
+                        if let Err(e) = client.ack(&publish).await {
+                            tracing::warn!("mqtt: cannot acknowledge: {e}");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("mqtt: a message was not committed ({e}); stopping");
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("mqtt: {e}; reconnecting in {} ms", pause.as_millis());
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    let _ = client.disconnect().await;
+    Ok(())
+}
+
+/// A message's events: one JSON event, or NDJSON lines.
+fn lines(payload: &[u8]) -> Vec<Input> {
+    String::from_utf8_lossy(payload)
+        .lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| Input::Line(line.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_may_hold_several_lines() {
+        assert_eq!(
+            lines(b"{\"a\":1}\r\n\n{\"b\":2}"),
+            [
+                Input::Line("{\"a\":1}".into()),
+                Input::Line("{\"b\":2}".into())
+            ]
+        );
+        assert!(lines(b"  \n").is_empty());
+    }
+}

@@ -1,0 +1,269 @@
+//! Starting and stopping a node: the store, the policy, the core thread, the sinks, the
+//! sources and the HTTP server, wired as `ARCHITECTURE.md` draws them.
+
+use crate::config::Config;
+use crate::core::{Core, CoreOptions, Request, Shared};
+use crate::http::{AppState, NodeInfo, router};
+use crate::metrics::Metrics;
+use crate::policy::{self, PolicySource};
+use crate::sinks::{self, Cursors, Filter, Sink, Target};
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// How many requests may wait for the core before senders wait too.
+const QUEUE: usize = 1024;
+
+/// A running node.
+pub struct Node {
+    /// Where the HTTP API listens (the real port when the config said port 0).
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    sources: Vec<JoinHandle<()>>,
+    sinks: Vec<JoinHandle<()>>,
+    core: std::thread::JoinHandle<()>,
+}
+
+/// What the node said when it started (for the log and the tests).
+#[derive(Clone, Debug)]
+pub struct Started {
+    pub policy: String,
+    pub replayed: u64,
+}
+
+impl Node {
+    /// Starts a node; returns when the API listens and the state is rebuilt.
+    pub async fn start(config: Config) -> Result<(Node, Started), String> {
+        config.validate()?;
+        let store = Arc::new(Store::open(&config.state.dir)?);
+        let (program, policy_name) = load_program(&config, &store).await?;
+        let metrics = Arc::new(Metrics::new());
+        let shared = Arc::new(Shared::default());
+        let options = CoreOptions {
+            lateness_ms: config.lateness_ms(),
+            idle_advance_ms: config.idle_advance_ms(),
+            retention_ms: config.retention_ms(),
+            max_sink_lag: config.state.max_sink_lag,
+            zone: config.node.zone.clone(),
+            interpreter: config.policy.engine.as_deref() == Some("interp"),
+        };
+        let (requests, inbox) = mpsc::channel::<Request>(QUEUE);
+        let (committed_tx, committed) = watch::channel(0u64);
+        let (started_tx, started_rx) = oneshot::channel();
+        let core = {
+            let (store, shared, metrics) = (store.clone(), shared.clone(), metrics.clone());
+            let program = program.clone();
+            std::thread::Builder::new()
+                .name("cbp-core".into())
+                .spawn(move || {
+                    match Core::start(store, program, options, shared, metrics, committed_tx) {
+                        Ok((core, replayed)) => {
+                            let _ = started_tx.send(Ok(replayed));
+                            core.run(inbox);
+                        }
+                        Err(e) => {
+                            let _ = started_tx.send(Err(e));
+                        }
+                    }
+                })
+                .map_err(|e| format!("cannot start the core thread: {e}"))?
+        };
+        let replayed = started_rx
+            .await
+            .map_err(|_| "the core stopped while starting".to_string())??;
+
+        let (stop, stopped) = watch::channel(false);
+        let cursors = Arc::new(Cursors::default());
+        shared.slowest_sink.store(u64::MAX, Ordering::Release);
+        let mut sink_tasks = Vec::new();
+        for sink in build_sinks(&config)? {
+            sink_tasks.push(tokio::spawn(sinks::run(
+                sink,
+                store.clone(),
+                shared.clone(),
+                cursors.clone(),
+                metrics.clone(),
+                committed.clone(),
+            )));
+        }
+
+        let mut sources = Vec::new();
+        if let Some(kafka) = config.kafka.clone() {
+            let (core, metrics, stop) = (requests.clone(), metrics.clone(), stopped.clone());
+            sources.push(tokio::spawn(async move {
+                if let Err(e) = crate::kafka::consume(kafka, core, metrics, stop).await {
+                    tracing::error!("{e}");
+                }
+            }));
+        }
+        if let Some(mqtt) = config.mqtt.clone() {
+            let (core, metrics, stop) = (requests.clone(), metrics.clone(), stopped.clone());
+            sources.push(tokio::spawn(async move {
+                if let Err(e) = crate::mqtt::subscribe(mqtt, core, metrics, stop).await {
+                    tracing::error!("{e}");
+                }
+            }));
+        }
+
+        let ready = Arc::new(AtomicBool::new(false));
+        let state = AppState {
+            core: requests,
+            shared,
+            metrics,
+            store,
+            node: Arc::new(NodeInfo {
+                id: config.node.id.clone(),
+                layer: config.node.layer.clone(),
+                zone: config.node.zone.clone(),
+                policy: policy_name.clone(),
+                engine: config.policy.engine.clone().unwrap_or_else(|| "jit".into()),
+            }),
+            ready: ready.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind(config.http.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.http.listen))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {}: {e}", config.http.listen))?;
+        let app = router(state, config.http.max_body_bytes);
+        let mut until_stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = until_stop.wait_for(|stop| *stop).await;
+            });
+            if let Err(e) = serving.await {
+                tracing::error!("the HTTP server stopped: {e}");
+            }
+        });
+        ready.store(true, Ordering::Release);
+        Ok((
+            Node {
+                addr,
+                stop,
+                server,
+                sources,
+                sinks: sink_tasks,
+                core,
+            },
+            Started {
+                policy: policy_name,
+                replayed,
+            },
+        ))
+    }
+
+    /// Stops taking input, lets in-flight requests finish and the core commit everything it
+    /// was given, then stops.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        for source in self.sources {
+            let _ = source.await;
+        }
+        let core = self.core;
+        let _ = tokio::task::spawn_blocking(move || core.join()).await;
+        // The sinks see the core gone and stop after the batch in hand; what they have not
+        // delivered waits in the log for the next start.
+        for sink in self.sinks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), sink).await;
+        }
+    }
+}
+
+/// The program to run: a bundle reloaded through the API (it outlives restarts), else the
+/// configured bundle or sources, else the shipped policies.
+async fn load_program(
+    config: &Config,
+    store: &Store,
+) -> Result<(Arc<cbp_ir::Program>, String), String> {
+    if let Some(bytes) = store.reloaded_program().map_err(|e| e.to_string())? {
+        let program = policy::read_bundle(&bytes, std::path::Path::new("the reloaded bundle"))?;
+        return Ok((program, "the bundle reloaded through the API".into()));
+    }
+    let source = match (&config.policy.bundle, config.policy.paths.as_slice()) {
+        (Some(bundle), _) => PolicySource::Bundle(bundle.clone()),
+        (None, []) => PolicySource::Shipped,
+        (None, paths) => PolicySource::Paths(paths.to_vec()),
+    };
+    let name = source.to_string();
+    let program = tokio::task::spawn_blocking(move || policy::load(&source))
+        .await
+        .map_err(|_| "the policy could not be loaded".to_string())??;
+    Ok((program, name))
+}
+
+fn build_sinks(config: &Config) -> Result<Vec<Sink>, String> {
+    let mut out = Vec::new();
+    for section in &config.sinks {
+        let target = match section.kind.as_str() {
+            "webhook" => Target::Webhook {
+                client: http_client(section.timeout_ms)?,
+                url: section.url.clone().unwrap_or_default(),
+                retries: section.retries,
+            },
+            _ => {
+                let path = section.path.clone().unwrap_or_default();
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| {
+                        format!(
+                            "sink `{}`: cannot open `{}`: {e}",
+                            section.name,
+                            path.display()
+                        )
+                    })?;
+                Target::Log { file }
+            }
+        };
+        out.push(Sink {
+            name: section.name.clone(),
+            target,
+            filter: Filter {
+                kinds: section.kinds.clone(),
+                above_layer: None,
+            },
+        });
+    }
+    if let Some(kafka) = &config.kafka
+        && let Some(topic) = &kafka.output_topic
+    {
+        out.push(Sink {
+            name: "kafka".into(),
+            target: Target::Kafka(crate::kafka::RecordProducer::new(kafka, topic)?),
+            filter: Filter {
+                kinds: Vec::new(),
+                above_layer: None,
+            },
+        });
+    }
+    if let Some(parent) = &config.node.parent {
+        out.push(Sink {
+            name: "parent".into(),
+            target: Target::Webhook {
+                client: http_client(5_000)?,
+                url: format!("{}/api/v1/layer/escalate", parent.trim_end_matches('/')),
+                retries: 8,
+            },
+            filter: Filter {
+                kinds: vec!["escalation".into(), "report".into()],
+                above_layer: Some(config.layer()),
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn http_client(timeout_ms: u64) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(timeout_ms.max(1)))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}

@@ -1,0 +1,221 @@
+//! Sinks: where records go besides the node's log — webhooks of target systems (traffic
+//! control, hospitals, dispatch), a log file, a Kafka topic, the parent node.
+//!
+//! The log in the store is the outbox: each sink reads it from its own cursor, delivers, and
+//! then saves the cursor. A crash repeats at most the batch in flight (at-least-once; each
+//! delivery carries the record's sequence number as its `Idempotency-Key`, and decisions
+//! their deterministic ids). A sink that falls behind holds ingestion back (the core waits
+//! while the slowest sink is more than `max_sink_lag` records behind), so a slow target
+//! slows the input instead of growing memory.
+
+use crate::core::Shared;
+use crate::metrics::Metrics;
+use crate::store::{Store, meta};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How one sink delivers a record.
+pub enum Target {
+    Webhook {
+        client: reqwest::Client,
+        url: String,
+        retries: u32,
+    },
+    Log {
+        file: std::fs::File,
+    },
+    Kafka(crate::kafka::RecordProducer),
+}
+
+/// Which records a sink takes.
+pub struct Filter {
+    /// Record kinds; empty: all.
+    pub kinds: Vec<String>,
+    /// Only records addressed above this layer (the parent's share).
+    pub above_layer: Option<u8>,
+}
+
+impl Filter {
+    pub fn admits(&self, record: &Value) -> bool {
+        let kind = record.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind == "received" {
+            // What other nodes sent is theirs to deliver.
+            return false;
+        }
+        if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == kind) {
+            return false;
+        }
+        match self.above_layer {
+            Some(layer) => crate::peers::destination_layer(record).is_some_and(|to| to > layer),
+            None => true,
+        }
+    }
+}
+
+pub struct Sink {
+    pub name: String,
+    pub target: Target,
+    pub filter: Filter,
+}
+
+/// The cursors of every sink, to find the slowest.
+#[derive(Default)]
+pub struct Cursors {
+    cursors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Cursors {
+    fn set(&self, name: &str, cursor: u64, shared: &Shared) {
+        if let Ok(mut map) = self.cursors.lock() {
+            map.insert(name.to_string(), cursor);
+            let slowest = map.values().copied().min().unwrap_or(u64::MAX);
+            shared
+                .slowest_sink
+                .store(slowest, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
+const BATCH: usize = 256;
+
+/// Runs `sink` until the node stops: waits for committed records, delivers them in order.
+pub async fn run(
+    sink: Sink,
+    store: Arc<Store>,
+    shared: Arc<Shared>,
+    cursors: Arc<Cursors>,
+    metrics: Arc<Metrics>,
+    mut committed: watch::Receiver<u64>,
+) {
+    let key = meta::sink_cursor(&sink.name);
+    let mut cursor = match store.meta(&key) {
+        Ok(Some(c)) => c.max(0) as u64,
+        // A new sink starts at the end of the log: it delivers what happens from now on.
+        Ok(None) => store.record_count().unwrap_or(0),
+        Err(e) => {
+            tracing::error!("sink `{}` cannot read its cursor: {e}", sink.name);
+            return;
+        }
+    };
+    cursors.set(&sink.name, cursor, &shared);
+    let mut target = sink.target;
+    loop {
+        let available = *committed.borrow_and_update();
+        if available <= cursor {
+            if committed.changed().await.is_err() {
+                break;
+            }
+            continue;
+        }
+        let batch = {
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || store.records_from(cursor, BATCH)).await {
+                Ok(Ok(batch)) => batch,
+                _ => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            }
+        };
+        for (seq, line) in batch {
+            let record: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if sink.filter.admits(&record) {
+                match deliver(&mut target, seq, &line, &record).await {
+                    Ok(()) => {
+                        metrics
+                            .sink_delivered
+                            .get_or_create(&vec![("sink".into(), sink.name.clone())])
+                            .inc();
+                    }
+                    Err(error) => {
+                        // Given up after the retries: said in the log and the metrics, and
+                        // the sink moves on so one bad record cannot stop it.
+                        tracing::warn!("sink `{}` gave up on record {seq}: {error}", sink.name);
+                        metrics
+                            .sink_failures
+                            .get_or_create(&vec![("sink".into(), sink.name.clone())])
+                            .inc();
+                    }
+                }
+            }
+            cursor = seq + 1;
+        }
+        if let Err(e) = store.set_meta(&key, cursor as i64) {
+            tracing::warn!("sink `{}` cannot save its cursor: {e}", sink.name);
+        }
+        cursors.set(&sink.name, cursor, &shared);
+    }
+}
+
+async fn deliver(target: &mut Target, seq: u64, line: &str, record: &Value) -> Result<(), String> {
+    match target {
+        Target::Log { file } => file
+            .write_all(line.as_bytes())
+            .and_then(|()| file.write_all(b"\n"))
+            .map_err(|e| e.to_string()),
+        Target::Kafka(producer) => producer.send(line, record).await,
+        Target::Webhook {
+            client,
+            url,
+            retries,
+        } => {
+            let mut delay = Duration::from_millis(100);
+            let mut last = String::new();
+            for attempt in 0..=*retries {
+                if attempt > 0 {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+                let sent = client
+                    .post(url.as_str())
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", seq.to_string())
+                    .body(line.to_string())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status().is_success() => return Ok(()),
+                    // A 4xx other than 408/429 will not get better by trying again.
+                    Ok(response)
+                        if response.status().is_client_error()
+                            && response.status() != reqwest::StatusCode::REQUEST_TIMEOUT
+                            && response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS =>
+                    {
+                        return Err(format!("{url} answered {}", response.status()));
+                    }
+                    Ok(response) => last = format!("{url} answered {}", response.status()),
+                    Err(e) => last = format!("{url}: {e}"),
+                }
+            }
+            Err(last)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn filters() {
+        let up = json!({"kind": "escalation", "to": {"layer": "L2", "node": "a.b.c"}});
+        let report = json!({"kind": "report", "to": {"layer": "L1", "node": "a.b.c.d"}});
+        let parent = Filter {
+            kinds: vec!["escalation".into(), "report".into()],
+            above_layer: Some(1),
+        };
+        assert!(parent.admits(&up));
+        assert!(!parent.admits(&report), "addressed within the node");
+        let all = Filter {
+            kinds: Vec::new(),
+            above_layer: None,
+        };
+        assert!(all.admits(&report));
+        assert!(!all.admits(&json!({"kind": "received"})));
+    }
+}

@@ -1,0 +1,319 @@
+//! Durable state in one redb file (`state.dir/node.redb`).
+//!
+//! The engine is deterministic, so the node keeps its state as an *input journal*: every
+//! accepted input (event, clock tick), in order, together with the records it produced,
+//! written in one transaction. A restart replays the journal through a fresh engine with its
+//! output discarded, which rebuilds windows, pending approvals, timers and report counts
+//! exactly; nothing is done twice, because the records of a journaled input were committed
+//! with it. Inputs older than the retention are pruned from the front.
+//!
+//! redb: a well-kept, pure-Rust embedded store with ACID write transactions (one fsync per
+//! commit, so a batch of inputs costs one), a stable file format, and no background threads
+//! or compaction to tune — what an append-mostly journal with a few small tables needs.
+
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
+use std::path::Path;
+
+/// Input sequence number → encoded [`Input`].
+pub const INPUTS: TableDefinition<u64, &[u8]> = TableDefinition::new("inputs");
+/// Record sequence number → the record as a JSON line (the decision log).
+pub const RECORDS: TableDefinition<u64, &str> = TableDefinition::new("records");
+/// Decision id → the pending approval (JSON), while it waits for a person.
+pub const PENDING: TableDefinition<&str, &str> = TableDefinition::new("pending");
+/// Counters and cursors.
+pub const META: TableDefinition<&str, i64> = TableDefinition::new("meta");
+/// Input sequence number → the clock after it, every [`CHECKPOINT_EVERY`] inputs (pruning).
+pub const CHECKPOINTS: TableDefinition<u64, i64> = TableDefinition::new("checkpoints");
+/// Registered plugin id → its manifest (JSON).
+pub const PLUGINS: TableDefinition<&str, &str> = TableDefinition::new("plugins");
+/// Message identities (`model_id` NUL `event_id`) seen, in two generations: a redelivered
+/// message is recognised for at least half the retention.
+pub const SEEN: [TableDefinition<&str, ()>; 2] = [
+    TableDefinition::new("seen_0"),
+    TableDefinition::new("seen_1"),
+];
+/// The bundle reloaded through the API, which outlives a restart.
+pub const PROGRAM: TableDefinition<&str, &[u8]> = TableDefinition::new("program");
+
+pub const CHECKPOINT_EVERY: u64 = 1024;
+
+/// Keys of [`META`].
+pub mod meta {
+    pub const NEXT_INPUT: &str = "next_input";
+    pub const NEXT_RECORD: &str = "next_record";
+    pub const SEEN_GENERATION: &str = "seen_generation";
+    pub const SEEN_SINCE: &str = "seen_since";
+    /// `sink:<name>`: the next record the sink has not yet delivered.
+    pub fn sink_cursor(name: &str) -> String {
+        format!("sink:{name}")
+    }
+}
+
+/// One journaled input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// An NDJSON event line (from HTTP, Kafka or MQTT, or an approval made through the API).
+    Line(String),
+    /// A protobuf `cbp.v1.Event`.
+    Proto(Vec<u8>),
+    /// The clock moved on with the wall clock while the input was quiet.
+    Tick(i64),
+}
+
+impl Input {
+    pub fn encode(&self) -> Vec<u8> {
+        let (tag, body): (u8, &[u8]) = match self {
+            Input::Line(text) => (0, text.as_bytes()),
+            Input::Proto(bytes) => (1, bytes),
+            Input::Tick(time) => return [&[2u8][..], &time.to_le_bytes()].concat(),
+        };
+        let mut out = Vec::with_capacity(body.len() + 1);
+        out.push(tag);
+        out.extend_from_slice(body);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Input, StoreError> {
+        let corrupt = || StoreError::Corrupt("an input entry of an unknown form".into());
+        let (&tag, body) = bytes.split_first().ok_or_else(corrupt)?;
+        match tag {
+            0 => String::from_utf8(body.to_vec())
+                .map(Input::Line)
+                .map_err(|_| corrupt()),
+            1 => Ok(Input::Proto(body.to_vec())),
+            2 => {
+                let raw: [u8; 8] = body.try_into().map_err(|_| corrupt())?;
+                Ok(Input::Tick(i64::from_le_bytes(raw)))
+            }
+            _ => Err(corrupt()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("state store is damaged: {0}")]
+    Corrupt(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Redb(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, creating the folder.
+    pub fn open(dir: &Path) -> Result<Store, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the state folder `{}`: {e}", dir.display()))?;
+        let path = dir.join("node.redb");
+        let db = Database::create(&path)
+            .map_err(|e| format!("cannot open the state store `{}`: {e}", path.display()))?;
+        let store = Store { db };
+        store
+            .create_tables()
+            .map_err(|e| format!("cannot open the state store `{}`: {e}", path.display()))?;
+        Ok(store)
+    }
+
+    fn create_tables(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(INPUTS)?;
+        txn.open_table(RECORDS)?;
+        txn.open_table(PENDING)?;
+        txn.open_table(META)?;
+        txn.open_table(CHECKPOINTS)?;
+        txn.open_table(PLUGINS)?;
+        txn.open_table(SEEN[0])?;
+        txn.open_table(SEEN[1])?;
+        txn.open_table(PROGRAM)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        Ok(self.db.begin_write()?)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(META)?;
+        Ok(table.get(key)?.map(|v| v.value()))
+    }
+
+    pub fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(META)?.insert(key, value)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Calls `each` with every journaled input, oldest first.
+    pub fn for_each_input(
+        &self,
+        mut each: impl FnMut(u64, Input) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INPUTS)?;
+        for entry in table.iter()? {
+            let (seq, bytes) = entry?;
+            each(seq.value(), Input::decode(bytes.value())?)?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` records from `from` on: (sequence number, JSON line).
+    pub fn records_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS)?;
+        let mut out = Vec::new();
+        for entry in table.range(from..)?.take(limit) {
+            let (seq, line) = entry?;
+            out.push((seq.value(), line.value().to_string()));
+        }
+        Ok(out)
+    }
+
+    pub fn record_count(&self) -> Result<u64, StoreError> {
+        Ok(self.meta(meta::NEXT_RECORD)?.unwrap_or(0).max(0) as u64)
+    }
+
+    /// Every pending approval (decision id, JSON), in id order.
+    pub fn pending(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PENDING)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (id, json) = entry?;
+            out.push((id.value().to_string(), json.value().to_string()));
+        }
+        Ok(out)
+    }
+
+    pub fn register_plugin(&self, id: &str, manifest: &str) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(PLUGINS)?.insert(id, manifest)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn plugins(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PLUGINS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (id, json) = entry?;
+            out.push((id.value().to_string(), json.value().to_string()));
+        }
+        Ok(out)
+    }
+
+    pub fn reloaded_program(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PROGRAM)?;
+        Ok(table.get("current")?.map(|v| v.value().to_vec()))
+    }
+
+    pub fn set_reloaded_program(&self, bundle: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(PROGRAM)?.insert("current", bundle)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// How many inputs the journal holds now (after pruning).
+    pub fn journal_len(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(INPUTS)?.len()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_round_trip() {
+        for input in [
+            Input::Line("{\"a\":1}".into()),
+            Input::Line(String::new()),
+            Input::Proto(vec![0, 1, 2, 255]),
+            Input::Tick(-5),
+            Input::Tick(1_764_770_400_000),
+        ] {
+            assert_eq!(Input::decode(&input.encode()).unwrap(), input);
+        }
+        assert!(Input::decode(&[]).is_err());
+        assert!(Input::decode(&[9, 1]).is_err());
+        assert!(Input::decode(&[2, 1, 2]).is_err());
+        assert!(Input::decode(&[0, 0xff]).is_err());
+    }
+
+    #[test]
+    fn state_outlives_the_store_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let txn = store.begin_write().unwrap();
+            txn.open_table(INPUTS)
+                .unwrap()
+                .insert(0, Input::Tick(7).encode().as_slice())
+                .unwrap();
+            txn.open_table(RECORDS).unwrap().insert(0, "{}").unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(meta::NEXT_RECORD, 1)
+                .unwrap();
+            txn.commit().unwrap();
+            store.register_plugin("p", "{\"x\":1}").unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let mut inputs = Vec::new();
+        store
+            .for_each_input(|seq, input| {
+                inputs.push((seq, input));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(inputs, [(0, Input::Tick(7))]);
+        assert_eq!(store.records_from(0, 10).unwrap(), [(0, "{}".to_string())]);
+        assert_eq!(store.record_count().unwrap(), 1);
+        assert_eq!(store.plugins().unwrap()[0].0, "p");
+    }
+
+    #[test]
+    fn an_uncommitted_batch_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        {
+            let txn = store.begin_write().unwrap();
+            txn.open_table(INPUTS)
+                .unwrap()
+                .insert(0, Input::Tick(1).encode().as_slice())
+                .unwrap();
+            // Dropped without commit: aborted.
+        }
+        assert_eq!(store.journal_len().unwrap(), 0);
+    }
+}
