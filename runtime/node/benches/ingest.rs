@@ -1,0 +1,60 @@
+//! Ingestion through the HTTP API, end to end: a request in, its events journaled, run and
+//! their records committed (one fsync per request), the reply with the records out.
+//!
+//! `cargo bench -p cbp-node --bench ingest`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{City, config, state_dir};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::time::{Duration, Instant};
+
+fn ingest(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = state_dir();
+    let (node, _) = runtime
+        .block_on(cbp_node::Node::start(config(dir.path())))
+        .unwrap();
+    let url = format!("http://{}/api/v1/events", node.addr);
+    let client = reqwest::Client::new();
+    let mut city = City::new();
+    let mut group = c.benchmark_group("node/http");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    for batch in [1usize, 100, 1000] {
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::new("batch", batch), |b| {
+            b.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let body = city.batch(batch);
+                    let started = Instant::now();
+                    runtime.block_on(async {
+                        let response = client
+                            .post(&url)
+                            .header("content-type", "application/x-ndjson")
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(response.status(), 200);
+                        response.bytes().await.unwrap();
+                    });
+                    total += started.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+    runtime.block_on(node.shutdown());
+}
+
+criterion_group!(benches, ingest);
+criterion_main!(benches);

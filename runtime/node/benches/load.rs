@@ -1,0 +1,108 @@
+//! A steady load against a node through HTTP: `CBP_LOAD_RATE` events/s (default 20,000) in
+//! batches of `CBP_LOAD_BATCH` (default 100) for `CBP_LOAD_SECS` seconds (default 20), from
+//! `CBP_LOAD_CLIENTS` concurrent clients (default 4). Prints the achieved rate, the latency of
+//! each request (ingestion to committed decision: the reply carries the records) at p50, p99
+//! and max, and the resident memory every 10 seconds — flat memory under a steady load is
+//! what the last column shows.
+//!
+//! `cargo bench -p cbp-node --bench load`  (`CBP_LOAD_SECS=600` for the 10-minute run)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{City, config, rss_bytes, state_dir};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument that is not ours means another
+    // benchmark was asked for.
+    if std::env::args().skip(1).any(|a| !a.starts_with("--")) {
+        return;
+    }
+    let rate = env("CBP_LOAD_RATE", 20_000);
+    let batch = env("CBP_LOAD_BATCH", 100) as usize;
+    let seconds = env("CBP_LOAD_SECS", 20);
+    let clients = env("CBP_LOAD_CLIENTS", 4) as usize;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = state_dir();
+    let (node, _) = runtime
+        .block_on(cbp_node::Node::start(config(dir.path())))
+        .unwrap();
+    let url = format!("http://{}/api/v1/events", node.addr);
+    let city = Arc::new(Mutex::new(City::new()));
+    let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    // Each client sends its share of the rate: one batch every `interval`.
+    let interval = Duration::from_secs_f64(batch as f64 * clients as f64 / rate as f64);
+    println!("load: {rate} events/s in batches of {batch} from {clients} clients for {seconds} s");
+    runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (url, city, latencies, sent) =
+                (url.clone(), city.clone(), latencies.clone(), sent.clone());
+            tasks.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut tick = tokio::time::interval(interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                while Instant::now() < deadline {
+                    tick.tick().await;
+                    let body = city.lock().unwrap().batch(batch);
+                    let at = Instant::now();
+                    let response = client
+                        .post(&url)
+                        .header("content-type", "application/x-ndjson")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200);
+                    response.bytes().await.unwrap();
+                    latencies.lock().unwrap().push(at.elapsed());
+                    sent.fetch_add(batch as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+            }));
+        }
+        let memory = tokio::spawn(async move {
+            while Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                println!(
+                    "  t = {:>4} s  rss = {:.1} MiB",
+                    started.elapsed().as_secs(),
+                    rss_bytes() as f64 / (1024.0 * 1024.0)
+                );
+            }
+        });
+        for task in tasks {
+            task.await.unwrap();
+        }
+        memory.abort();
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut latencies = latencies.lock().unwrap().clone();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    let events = sent.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "sent {events} events in {elapsed:.1} s: {:.0} events/s; request latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; rss {:.1} MiB",
+        events as f64 / elapsed,
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3,
+        rss_bytes() as f64 / (1024.0 * 1024.0)
+    );
+    runtime.block_on(node.shutdown());
+}
