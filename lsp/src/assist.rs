@@ -1,5 +1,6 @@
-//! Code actions ("did you mean" fixes), signature help for function calls, and inlay hints
-//! for quantities whose unit is `m` (minutes or metres, decided by the expected type).
+//! Code actions ("did you mean" fixes, and those of `fixes.rs`), signature help for function calls, and inlay hints:
+//! quantities whose unit is `m` (minutes or metres, decided by the expected type) and the
+//! inferred types of bindings whose type is not written (`let x = …`, `const X = …`).
 
 use crate::analysis::Analysis;
 use crate::describe;
@@ -28,24 +29,38 @@ pub fn code_actions(a: &Analysis<'_>, path: &str, span: Span) -> Vec<lsp::CodeAc
         if p.end < span.start || span.end < p.start {
             continue;
         }
-        let Some(fix) = d.help.as_deref().and_then(suggestion) else {
-            continue;
-        };
-        let edit = lsp::TextEdit {
-            range: index.range(p),
-            new_text: fix.to_owned(),
-        };
-        out.push(lsp::CodeAction {
-            title: format!("replace with `{fix}`"),
-            kind: Some(lsp::CodeActionKind::QuickFix),
-            diagnostics: Some(vec![lsp_d]),
-            is_preferred: Some(true),
-            edit: Some(lsp::WorkspaceEdit {
-                changes: Some(HashMap::from([(uri_of(path), vec![edit])])),
+        let mut fixes = crate::fixes::fixes(a, path, d);
+        if let Some(fix) = d.help.as_deref().and_then(suggestion) {
+            fixes.insert(
+                0,
+                crate::fixes::Fix {
+                    title: format!("replace with `{fix}`"),
+                    edits: vec![(p, fix.to_owned())],
+                    preferred: true,
+                },
+            );
+        }
+        for fix in fixes {
+            let edits = fix
+                .edits
+                .into_iter()
+                .map(|(span, new_text)| lsp::TextEdit {
+                    range: index.range(span),
+                    new_text,
+                })
+                .collect();
+            out.push(lsp::CodeAction {
+                title: fix.title,
+                kind: Some(lsp::CodeActionKind::QuickFix),
+                diagnostics: Some(vec![lsp_d.clone()]),
+                is_preferred: Some(fix.preferred),
+                edit: Some(lsp::WorkspaceEdit {
+                    changes: Some(HashMap::from([(uri_of(path), edits)])),
+                    ..Default::default()
+                }),
                 ..Default::default()
-            }),
-            ..Default::default()
-        });
+            });
+        }
     }
     out
 }
@@ -192,6 +207,59 @@ pub fn inlay_hints(a: &Analysis<'_>, path: &str) -> Vec<lsp::InlayHint> {
             });
         }
     }
+    out.extend(binding_types(a, &data, &index));
     out.sort_by_key(|h| (h.position.line, h.position.character));
     out
+}
+
+/// `: Type` after the name of each binding whose type is inferred: `let` clauses and
+/// constants without a written type. (`on x: T`, `correlate xs: T`, function parameters
+/// and typed constants have theirs written.)
+fn binding_types(
+    a: &Analysis<'_>,
+    data: &crate::analysis::FileData,
+    index: &LineIndex<'_>,
+) -> Vec<lsp::InlayHint> {
+    let package = crate::resolve::package_of(&data.parsed.file);
+    let mut names: Vec<(&ast::Ident, String)> = Vec::new();
+    for item in &data.parsed.file.items {
+        match item {
+            ast::Item::Rule(r) => {
+                for c in &r.clauses {
+                    if let ast::RuleClause::Let(l) = c
+                        && let Some(ty) = data
+                            .index
+                            .occurrences
+                            .iter()
+                            .find(|o| o.def && o.span == l.name.span)
+                            .and_then(|o| o.ty.clone())
+                    {
+                        names.push((&l.name, ty));
+                    }
+                }
+            }
+            ast::Item::Const(c) if c.ty.is_none() => {
+                if let Some(id) = a.resolver.name(&c.name.name, "", &package)
+                    && let Some(ItemKind::Const(k)) = a.resolver.kind(&id)
+                {
+                    names.push((&c.name, k.ty.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+        .into_iter()
+        .filter(|(_, ty)| ty != &hir::Ty::Error.to_string())
+        .map(|(name, ty)| lsp::InlayHint {
+            position: index.position(name.span.end),
+            label: lsp::Label::String(format!(": {ty}")),
+            kind: Some(lsp::InlayHintKind::Type),
+            text_edits: None,
+            tooltip: None,
+            padding_left: None,
+            padding_right: None,
+            data: None,
+        })
+        .collect()
 }

@@ -1,4 +1,5 @@
-//! Completion in context: fields after `.`, event types after `on x:`, authorities after
+//! Completion in context: units after a number (`5` → `min`, `km`, …), fields after `.`,
+//! names inside `{ … }` (`braces.rs`), event types after `on x:`, authorities after
 //! `approval by`, incidents after `escalate`, directives after `command`, otherwise keywords,
 //! items and the bindings in scope.
 
@@ -34,8 +35,27 @@ fn item_kind(kind: &ItemKind) -> lsp::CompletionItemKind {
     }
 }
 
+/// The units a number may carry (docs/grammar.md, "Quantities"), with what each means.
+pub const UNITS: [(&str, &str); 7] = [
+    ("ms", "milliseconds (duration)"),
+    ("s", "seconds (duration)"),
+    ("min", "minutes (duration)"),
+    ("h", "hours (duration)"),
+    ("d", "days (duration)"),
+    (
+        "m",
+        "minutes where a duration is expected, metres where a distance is",
+    ),
+    ("km", "kilometres (distance)"),
+];
+
 /// What the text before the cursor asks for.
 enum Context {
+    /// A number being typed: `digits` is where its digits end, `unit` what follows them.
+    Unit {
+        digits: u32,
+        unit: String,
+    },
     Field {
         dot: u32,
     },
@@ -52,6 +72,12 @@ fn context(text: &str, offset: u32) -> Context {
             .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
             .len();
     let head = &before[..before.len() - word];
+    // Not in a string (`version: "1.0`) or a comment.
+    let line_before = before.rsplit('\n').next().unwrap_or("");
+    let in_text = line_before.matches('"').count() % 2 == 1 || line_before.contains("//");
+    if !in_text && let Some((digits, unit)) = number_before(before) {
+        return Context::Unit { digits, unit };
+    }
     if head.ends_with('.') {
         return Context::Field {
             dot: u32::try_from(head.len() - 1).unwrap_or(0),
@@ -94,7 +120,17 @@ pub fn complete(
     let Some(text) = compiler.source(path) else {
         return Vec::new();
     };
-    match context(&text, offset) {
+    let context = context(&text, offset);
+    if matches!(
+        context,
+        Context::Items(_) | Context::AfterName(_) | Context::General
+    ) && let Some(names) =
+        crate::braces::complete(&Analysis::cached(compiler, cache), path, offset)
+    {
+        return names;
+    }
+    match context {
+        Context::Unit { digits, unit } => units(&text, digits, &unit, offset),
         Context::Field { dot } => fields_after_dot(compiler, path, &text, dot, offset),
         Context::AfterName(name) => {
             let a = Analysis::cached(compiler, cache);
@@ -118,6 +154,67 @@ pub fn complete(
         Context::Items(filter) => items_where(&Analysis::cached(compiler, cache), filter),
         Context::General => general(&Analysis::cached(compiler, cache), path, offset),
     }
+}
+
+/// The number (with the start of a unit) that ends `before`: where its digits end and the
+/// letters after them. `30`, `1.5k`, `1_000m` are numbers; `x5` and `a.b` are not.
+fn number_before(before: &str) -> Option<(u32, String)> {
+    let start = before
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        .len();
+    let token = &before[start..];
+    if !token.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut digits = token
+        .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+        .unwrap_or(token.len());
+    // A fraction: `.` followed by digits (a float needs digits on both sides).
+    if token[digits..].starts_with('.') {
+        let rest = &token[digits + 1..];
+        let fraction = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if fraction == 0 {
+            return None;
+        }
+        digits += 1 + fraction;
+    }
+    let unit = &token[digits..];
+    if !unit.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let end = u32::try_from(start + digits).ok()?;
+    Some((end, unit.to_owned()))
+}
+
+/// The units starting with what is typed after the digits, each replacing it.
+fn units(text: &str, digits: u32, typed: &str, offset: u32) -> Vec<lsp::CompletionItem> {
+    let index = crate::text::LineIndex::new(text);
+    let range = lsp::Range {
+        start: index.position(digits),
+        end: index.position(offset),
+    };
+    let head = text.get(..digits as usize).unwrap_or("");
+    let number = &head[head
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '_' || c == '.')
+        .len()..];
+    UNITS
+        .iter()
+        .enumerate()
+        .filter(|(_, (unit, _))| unit.starts_with(typed))
+        .map(|(i, (unit, meaning))| {
+            let mut c = item(unit, lsp::CompletionItemKind::Unit, (*meaning).to_owned());
+            c.sort_text = Some(format!("{i}"));
+            // Editors filter on the word at the cursor, which includes the digits.
+            c.filter_text = Some(format!("{number}{unit}"));
+            c.text_edit = Some(lsp::CompletionItemTextEdit::TextEdit(lsp::TextEdit {
+                range,
+                new_text: (*unit).to_owned(),
+            }));
+            c
+        })
+        .collect()
 }
 
 fn items_where(a: &Analysis<'_>, filter: impl Fn(&ItemKind) -> bool) -> Vec<lsp::CompletionItem> {
@@ -259,4 +356,34 @@ fn general(a: &Analysis<'_>, path: &str, offset: u32) -> Vec<lsp::CompletionItem
     out.sort_by(|x, y| x.label.cmp(&y.label));
     out.dedup_by(|x, y| x.label == y.label);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_end_where_their_unit_starts() {
+        let at = number_before;
+        assert_eq!(at("over last 5"), Some((11, String::new())));
+        assert_eq!(at("within 1.5k"), Some((10, "k".to_owned())));
+        assert_eq!(at("x = 1_000mi"), Some((9, "mi".to_owned())));
+        assert_eq!(at("when x5"), None, "an identifier");
+        assert_eq!(at("f.level"), None);
+        assert_eq!(at("5."), None, "a float needs digits after the dot");
+        assert_eq!(at("2e3"), None, "an exponent is not a unit");
+    }
+
+    #[test]
+    fn no_units_inside_strings_or_comments() {
+        let is_unit = |before: &str| {
+            matches!(
+                context(before, u32::try_from(before.len()).unwrap_or(0)),
+                Context::Unit { .. }
+            )
+        };
+        assert!(is_unit("    over last 5"));
+        assert!(!is_unit("    version: \"1.0"));
+        assert!(!is_unit("    // wait 5"));
+    }
 }

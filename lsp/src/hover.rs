@@ -2,11 +2,15 @@
 
 use crate::analysis::{Analysis, member_docs};
 use crate::describe;
+use crate::glossary;
 use crate::index::{Target, envelope_id};
 
 /// Markdown for the name at `offset` of `path`, and the span it is about.
 pub fn hover(a: &Analysis<'_>, path: &str, offset: u32) -> Option<(String, cbp_syntax::Span)> {
     let data = a.file(path)?;
+    if let Some(word) = glossary::hover(&data.parsed.file, offset) {
+        return Some(word);
+    }
     let occ = data.index.at(offset)?;
     let (code, docs) = match &occ.target {
         Target::Item(id) => {
@@ -41,7 +45,8 @@ pub fn hover(a: &Analysis<'_>, path: &str, offset: u32) -> Option<(String, cbp_s
         Target::Variant { owner, name } => {
             let docs = a
                 .item_decl(owner)
-                .and_then(|(d, i)| member_docs(d.parsed.file.items.get(i)?, name));
+                .and_then(|(d, i)| member_docs(d.parsed.file.items.get(i)?, name))
+                .or_else(|| layer_variant(owner, name));
             (
                 format!("// variant of enum {}\n{}.{name}", owner.name, owner.name),
                 docs,
@@ -70,4 +75,21 @@ pub fn hover(a: &Analysis<'_>, path: &str, offset: u32) -> Option<(String, cbp_s
         text.push_str(&format!("\n\n---\n\n{docs}"));
     }
     Some((text, occ.span))
+}
+
+/// What a variant of `std.Layer` or `std.Level` stands for, when it is one.
+fn layer_variant(owner: &cbp_check::hir::ItemId, name: &str) -> Option<String> {
+    if &*owner.package != "std" {
+        return None;
+    }
+    let text = match &*owner.name {
+        "Layer" => glossary::describe_layer(glossary::layer_named(name)?),
+        "Level" => glossary::describe_level(glossary::layer_of_level(name)?),
+        _ => return None,
+    };
+    // Without the code block: hover shows the variant's own declaration above.
+    Some(
+        text.split_once("```\n\n")
+            .map_or(text.clone(), |(_, rest)| rest.to_owned()),
+    )
 }

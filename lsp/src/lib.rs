@@ -8,9 +8,12 @@
 
 mod analysis;
 mod assist;
+mod braces;
 mod complete;
 mod describe;
 mod diagnostics;
+mod fixes;
+mod glossary;
 mod hover;
 mod index;
 mod navigate;

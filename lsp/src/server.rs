@@ -2,6 +2,10 @@
 //! salsa input updates and requests into calls of the pure functions of the other modules.
 //! Every request runs under `catch_unwind`, so a bug answers one request with an error instead
 //! of taking the server down.
+//!
+//! Requests run in phases with a yield between them (`Backend::request`): an edit that arrives
+//! meanwhile makes the request answer `ContentModified` instead of computing on text that is
+//! gone, and a `$/cancelRequest` (which drops the request's future) takes effect at a yield.
 
 use crate::analysis::{Analysis, Snapshot};
 use crate::text::{LineIndex, path_of, uri_of};
@@ -28,6 +32,9 @@ pub(crate) struct State {
     published: HashMap<String, Vec<lsp::Diagnostic>>,
     /// The analysis of the current text; every edit clears it.
     snapshot: Option<Arc<Snapshot>>,
+    /// Bumped by every edit of the workspace's text; a request started at an older
+    /// generation is stale.
+    generation: u64,
 }
 
 pub struct Backend {
@@ -39,11 +46,15 @@ type Publish = Vec<(lsp::Uri, Vec<lsp::Diagnostic>, Option<i32>)>;
 
 impl State {
     fn set_file(&mut self, path: &str, text: String) {
+        if self.compiler.source(path).as_deref() != Some(text.as_str()) {
+            self.generation += 1;
+        }
         self.snapshot = None;
         self.compiler.set_file(path, text);
     }
 
     fn remove_file(&mut self, path: &str) {
+        self.generation += 1;
         self.snapshot = None;
         self.compiler.remove_file(path);
     }
@@ -129,19 +140,49 @@ impl Backend {
         }
     }
 
+    /// Runs a request on the text it was sent for, in phases: the generation is read when
+    /// the request is first polled (in the order requests and edits arrived), then the
+    /// request yields so that edits already received land, checks the program (the expensive
+    /// part, cached until the next edit), yields again, and answers. After each yield a
+    /// newer generation means the request is stale: it fails with `ContentModified`. Each
+    /// yield is also where a `$/cancelRequest` drops the request.
+    async fn request<T>(&self, f: impl FnOnce(&mut State) -> T) -> Result<T> {
+        let started = self.guarded(|s| s.generation)?;
+        tokio::task::yield_now().await;
+        self.guarded(|s| current(started, s.generation))??;
+        self.guarded(|s| {
+            s.analysis();
+        })?;
+        tokio::task::yield_now().await;
+        self.guarded(|s| current(started, s.generation).map(|()| f(s)))?
+    }
+
     /// Runs a position request: the compiler path and the byte offset of the position.
-    fn at<T>(
+    async fn at<T>(
         &self,
         doc: &lsp::TextDocumentPositionParams,
         f: impl FnOnce(&mut State, &str, u32) -> Option<T>,
     ) -> Result<Option<T>> {
         let path = path_of(&doc.text_document.uri);
-        self.guarded(|s| {
+        let position = doc.position;
+        self.request(|s| {
             let text = s.compiler.source(&path)?;
-            let offset = LineIndex::new(&text).offset(doc.position);
+            let offset = LineIndex::new(&text).offset(position);
             f(s, &path, offset)
         })
+        .await
     }
+}
+
+/// `Ok` when no edit happened since generation `started`, else the LSP `ContentModified`
+/// error (clients drop the answer silently and ask again if they still need it).
+pub(crate) fn current(started: u64, now: u64) -> Result<()> {
+    if started == now {
+        return Ok(());
+    }
+    let mut e = Error::content_modified();
+    e.message = "the document changed while the request was pending".into();
+    Err(e)
 }
 
 pub(crate) fn guarded<T>(state: &Mutex<State>, f: impl FnOnce(&mut State) -> T) -> Result<T> {
@@ -357,6 +398,7 @@ impl LanguageServer for Backend {
                 range: Some(LineIndex::new(&text).range(span)),
             })
         })
+        .await
     }
 
     async fn goto_definition(
@@ -372,6 +414,7 @@ impl LanguageServer for Backend {
                 lsp::Definition::Location(location),
             ))
         })
+        .await
     }
 
     async fn references(&self, params: lsp::ReferenceParams) -> Result<Option<Vec<lsp::Location>>> {
@@ -382,6 +425,7 @@ impl LanguageServer for Backend {
             let refs = navigate::references(&a, path, offset, include);
             Some(locations(c, refs))
         })
+        .await
     }
 
     async fn document_highlight(
@@ -407,6 +451,7 @@ impl LanguageServer for Backend {
                     .collect(),
             )
         })
+        .await
     }
 
     async fn prepare_rename(
@@ -422,30 +467,33 @@ impl LanguageServer for Backend {
                 LineIndex::new(&text).range(span),
             ))
         })
+        .await
     }
 
     async fn rename(&self, params: lsp::RenameParams) -> Result<Option<lsp::WorkspaceEdit>> {
         let new_name = params.new_name;
-        let edits = self.at(&params.text_document_position_params, |s, path, offset| {
-            let a = s.analysis();
-            let c = a.compiler;
-            Some(navigate::rename(&a, path, offset, &new_name).map(|spans| {
-                let mut changes: HashMap<lsp::Uri, Vec<lsp::TextEdit>> = HashMap::new();
-                for location in locations(c, spans) {
-                    changes
-                        .entry(location.uri)
-                        .or_default()
-                        .push(lsp::TextEdit {
-                            range: location.range,
-                            new_text: new_name.clone(),
-                        });
-                }
-                lsp::WorkspaceEdit {
-                    changes: Some(changes),
-                    ..Default::default()
-                }
-            }))
-        })?;
+        let edits = self
+            .at(&params.text_document_position_params, |s, path, offset| {
+                let a = s.analysis();
+                let c = a.compiler;
+                Some(navigate::rename(&a, path, offset, &new_name).map(|spans| {
+                    let mut changes: HashMap<lsp::Uri, Vec<lsp::TextEdit>> = HashMap::new();
+                    for location in locations(c, spans) {
+                        changes
+                            .entry(location.uri)
+                            .or_default()
+                            .push(lsp::TextEdit {
+                                range: location.range,
+                                new_text: new_name.clone(),
+                            });
+                    }
+                    lsp::WorkspaceEdit {
+                        changes: Some(changes),
+                        ..Default::default()
+                    }
+                }))
+            })
+            .await?;
         match edits {
             Some(Ok(edit)) => Ok(Some(edit)),
             Some(Err(why)) => Err(Error::invalid_params(why)),
@@ -458,24 +506,26 @@ impl LanguageServer for Backend {
         params: lsp::DocumentSymbolParams,
     ) -> Result<Option<lsp::DocumentSymbolResponse>> {
         let path = path_of(&params.text_document.uri);
-        self.guarded(|s| {
+        self.request(|s| {
             let a = s.analysis();
             Some(lsp::DocumentSymbolResponse::DocumentSymbolList(
                 outline::document_symbols(&a, &path),
             ))
         })
+        .await
     }
 
     async fn symbol(
         &self,
         params: lsp::WorkspaceSymbolParams,
     ) -> Result<Option<lsp::WorkspaceSymbolResponse>> {
-        self.guarded(|s| {
+        self.request(|s| {
             let a = s.analysis();
             Some(lsp::WorkspaceSymbolResponse::WorkspaceSymbolList(
                 outline::workspace_symbols(&a, &params.query),
             ))
         })
+        .await
     }
 
     async fn folding_range(
@@ -483,7 +533,8 @@ impl LanguageServer for Backend {
         params: lsp::FoldingRangeParams,
     ) -> Result<Option<Vec<lsp::FoldingRange>>> {
         let path = path_of(&params.text_document.uri);
-        self.guarded(|s| Some(outline::folding_ranges(&s.analysis(), &path)))
+        self.request(|s| Some(outline::folding_ranges(&s.analysis(), &path)))
+            .await
     }
 
     async fn semantic_tokens_full(
@@ -491,13 +542,14 @@ impl LanguageServer for Backend {
         params: lsp::SemanticTokensParams,
     ) -> Result<Option<lsp::SemanticTokens>> {
         let path = path_of(&params.text_document.uri);
-        self.guarded(|s| {
+        self.request(|s| {
             let data = tokens::semantic_tokens(&s.analysis(), &path);
             Some(lsp::SemanticTokens {
                 result_id: None,
                 data,
             })
         })
+        .await
     }
 
     async fn formatting(
@@ -505,7 +557,7 @@ impl LanguageServer for Backend {
         params: lsp::DocumentFormattingParams,
     ) -> Result<Option<Vec<lsp::TextEdit>>> {
         let path = path_of(&params.text_document.uri);
-        self.guarded(|s| {
+        self.request(|s| {
             let text = s.compiler.source(&path)?;
             // A file with syntax errors is not formatted (the diagnostics say why).
             let formatted = cbp_syntax::format::format_source(&path, &text).ok()?;
@@ -525,6 +577,7 @@ impl LanguageServer for Backend {
                 new_text: formatted,
             }])
         })
+        .await
     }
 
     async fn completion(
@@ -535,6 +588,7 @@ impl LanguageServer for Backend {
             let items = complete::complete(&mut s.compiler, &mut s.snapshot, path, offset);
             Some(lsp::CompletionResponse::CompletionItemList(items))
         })
+        .await
     }
 
     async fn code_action(
@@ -542,7 +596,7 @@ impl LanguageServer for Backend {
         params: lsp::CodeActionParams,
     ) -> Result<Option<Vec<lsp::CodeActionResponse>>> {
         let path = path_of(&params.text_document.uri);
-        self.guarded(|s| {
+        self.request(|s| {
             let text = s.compiler.source(&path)?;
             let span = LineIndex::new(&text).span(params.range);
             let a = s.analysis();
@@ -554,6 +608,7 @@ impl LanguageServer for Backend {
                     .collect(),
             )
         })
+        .await
     }
 
     async fn signature_help(
@@ -563,6 +618,7 @@ impl LanguageServer for Backend {
         self.at(&params.text_document_position_params, |s, path, offset| {
             assist::signature_help(&s.analysis(), path, offset)
         })
+        .await
     }
 
     async fn inlay_hint(
@@ -570,7 +626,7 @@ impl LanguageServer for Backend {
         params: lsp::InlayHintParams,
     ) -> Result<Option<Vec<lsp::InlayHint>>> {
         let path = path_of(&params.text_document.uri);
-        self.guarded(|s| {
+        self.request(|s| {
             let hints = assist::inlay_hints(&s.analysis(), &path);
             let range = params.range;
             let inside = |p: &lsp::Position| {
@@ -579,6 +635,7 @@ impl LanguageServer for Backend {
             };
             Some(hints.into_iter().filter(|h| inside(&h.position)).collect())
         })
+        .await
     }
 }
 
@@ -616,6 +673,25 @@ mod tests {
             ],
         );
         assert_eq!(text, "abXd\n");
+    }
+
+    #[test]
+    fn a_request_is_current_until_an_edit_changes_the_text() {
+        assert!(current(3, 3).is_ok());
+        let stale = current(3, 4).unwrap_err();
+        assert_eq!(
+            stale.code,
+            tower_lsp_server::jsonrpc::ErrorCode::ContentModified
+        );
+        let mut state = State::default();
+        state.set_file("/a.cbp", "const A = 1".to_owned());
+        let after_open = state.generation;
+        state.set_file("/a.cbp", "const A = 1".to_owned());
+        assert_eq!(state.generation, after_open, "the same text is no edit");
+        state.set_file("/a.cbp", "const A = 2".to_owned());
+        assert_eq!(state.generation, after_open + 1);
+        state.remove_file("/a.cbp");
+        assert_eq!(state.generation, after_open + 2);
     }
 
     #[test]

@@ -248,11 +248,22 @@ async fn run(fixture: Fixture) -> String {
             .unwrap()
             .iter()
             .map(|c| {
-                format!(
+                let mut line = format!(
                     "{} — {}",
                     c["label"].as_str().unwrap(),
                     c["detail"].as_str().unwrap_or("")
-                )
+                );
+                if let Some(docs) = c["documentation"]["value"].as_str() {
+                    line.push_str(&format!(" — {}", docs.replace('\n', " ")));
+                }
+                if let Some(edit) = c.get("textEdit") {
+                    line.push_str(&format!(
+                        " — replaces {} with `{}`",
+                        texts.excerpt(&main_uri, &edit["range"]),
+                        edit["newText"].as_str().unwrap()
+                    ));
+                }
+                line
             })
             .collect::<Vec<_>>()
             .join("\n"),
@@ -274,6 +285,44 @@ async fn run(fixture: Fixture) -> String {
             out
         }
         "tokens" => decode_tokens(&main_text, &result["data"]),
+        // Each hint shown in its line: `⟨label⟩` where the editor draws it.
+        "inlay" => {
+            let lines: Vec<&str> = main_text.split('\n').collect();
+            let mut out = String::new();
+            for hint in result.as_array().unwrap() {
+                let line = hint["position"]["line"].as_u64().unwrap() as usize;
+                let col = hint["position"]["character"].as_u64().unwrap() as usize;
+                let text = lines.get(line).copied().unwrap_or("");
+                let pad = |key: &str| if hint[key] == true { " " } else { "" };
+                out.push_str(&format!(
+                    "{}: {}{}⟨{}⟩{}{}\n",
+                    line + 1,
+                    text.get(..col).unwrap_or(text).trim_start(),
+                    pad("paddingLeft"),
+                    hint["label"].as_str().unwrap(),
+                    pad("paddingRight"),
+                    text.get(col..).unwrap_or("")
+                ));
+            }
+            out
+        }
+        // The actions, then the main file as each one leaves it.
+        "code-action" => {
+            let mut out =
+                serde_json::to_string_pretty(&texts.readable(result.clone(), &main_uri)).unwrap();
+            for action in result.as_array().unwrap() {
+                let edits = action["edit"]["changes"][main_uri.as_str()]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "\n--- after `{}`\n{}",
+                    action["title"].as_str().unwrap(),
+                    apply_edits(&main_text, &edits)
+                ));
+            }
+            out
+        }
         _ => serde_json::to_string_pretty(&texts.readable(result, &main_uri)).unwrap(),
     }
 }

@@ -60,6 +60,28 @@ impl TestClient {
         serde_json::to_value(response.expect("a request gets a response")).unwrap()
     }
 
+    /// Sends a request or notification (`id: None`) without waiting for its answer: the
+    /// returned future resolves to the response (`None` for a notification). Lets a test
+    /// have several messages in flight at once, as a real transport does.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        params: Value,
+        id: Option<i64>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Value>> + Send + 'static>> {
+        let mut request = Request::build(method.to_owned()).params(params);
+        if let Some(id) = id {
+            request = request.id(id);
+        }
+        let future = self.service.ready().await.unwrap().call(request.finish());
+        Box::pin(async move {
+            future
+                .await
+                .unwrap()
+                .map(|r| serde_json::to_value(r).unwrap())
+        })
+    }
+
     pub async fn notify(&mut self, method: &str, params: Value) {
         let request = Request::build(method.to_owned()).params(params).finish();
         let response = self
