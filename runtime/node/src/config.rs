@@ -85,6 +85,9 @@ pub struct StateSection {
     pub retention: String,
     /// How far a sink may fall behind (records) before ingestion waits for it.
     pub max_sink_lag: u64,
+    /// How long (event time) a message's `model_id` and `event_id` are remembered, so that
+    /// a redelivery is recognised; older redeliveries are dead-lettered as late.
+    pub dedup_window: String,
 }
 
 impl Default for StateSection {
@@ -93,6 +96,7 @@ impl Default for StateSection {
             dir: PathBuf::from("cbp-data"),
             retention: "24h".into(),
             max_sink_lag: 100_000,
+            dedup_window: "10m".into(),
         }
     }
 }
@@ -216,6 +220,7 @@ impl Config {
         layer_number(&self.node.layer)
             .ok_or_else(|| format!("node.layer `{}` is not one of L1 … L5", self.node.layer))?;
         parse_duration_setting("state.retention", &self.state.retention)?;
+        parse_duration_setting("state.dedup_window", &self.state.dedup_window)?;
         parse_duration_setting("clock.lateness", &self.clock.lateness)?;
         if self.clock.idle_advance != "off" {
             parse_duration_setting("clock.idle_advance", &self.clock.idle_advance)?;
@@ -261,6 +266,10 @@ impl Config {
 
     pub fn retention_ms(&self) -> i64 {
         cbp_runtime::time::parse_duration(&self.state.retention).unwrap_or(86_400_000)
+    }
+
+    pub fn dedup_window_ms(&self) -> i64 {
+        cbp_runtime::time::parse_duration(&self.state.dedup_window).unwrap_or(600_000)
     }
 
     pub fn lateness_ms(&self) -> i64 {

@@ -8,11 +8,9 @@
 //! written in the same transaction; replies go out only after the commit.
 
 use crate::approvals::{PendingApproval, PendingChange};
+use crate::dedup::Seen;
 use crate::metrics::Metrics;
-use crate::store::{
-    CHECKPOINT_EVERY, CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, SEEN, Store, StoreError,
-    meta,
-};
+use crate::store::{CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, Store, StoreError, meta};
 use cbp_ir::Program;
 use cbp_runtime::proto::{Event, Frame};
 use cbp_runtime::{Engine, Evaluator, LineOutcome, Record, RunOptions};
@@ -26,9 +24,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// Sends inputs to the core and waits until they are committed.
 pub async fn ingest(core: &mpsc::Sender<Request>, inputs: Vec<Input>) -> Result<Ingested, String> {
     let (reply, answer) = oneshot::channel();
-    core.send(Request::Ingest { inputs, reply })
-        .await
-        .map_err(|_| "the node is stopping".to_string())?;
+    core.send(Request::Ingest {
+        inputs,
+        records: false,
+        reply,
+    })
+    .await
+    .map_err(|_| "the node is stopping".to_string())?;
     answer
         .await
         .map_err(|_| "the node is stopping".to_string())?
@@ -44,6 +46,8 @@ pub struct CoreOptions {
     pub idle_advance_ms: Option<i64>,
     pub retention_ms: i64,
     pub max_sink_lag: u64,
+    /// How long (event time) a message's identity is remembered to recognise a redelivery.
+    pub dedup_window_ms: i64,
     /// The zone prefix this node serves; empty: all.
     pub zone: String,
     pub interpreter: bool,
@@ -55,6 +59,8 @@ pub enum Request {
     /// Inputs from one source, in order.
     Ingest {
         inputs: Vec<Input>,
+        /// Whether the reply carries the records (HTTP) or only counts (Kafka, MQTT).
+        records: bool,
         reply: Reply<Ingested>,
     },
     /// A record another node sent (`/api/v1/layer/…`), to write to the log as `received`.
@@ -63,10 +69,11 @@ pub enum Request {
         record: serde_json::Value,
         reply: Reply<u64>,
     },
-    /// Swap in a new program; `bundle` is kept so a restart runs it too.
+    /// Swap in a new program. A `bundle` sent through the API is kept, so a restart runs it
+    /// too; `None` (the configured bundle file changed) makes the file the truth again.
     Reload {
         program: Arc<Program>,
-        bundle: Vec<u8>,
+        bundle: Option<Vec<u8>>,
         reply: Reply<Reloaded>,
     },
 }
@@ -113,8 +120,7 @@ pub struct Core {
     engine: Engine,
     next_input: u64,
     next_record: u64,
-    seen_generation: i64,
-    seen_since: Option<i64>,
+    seen: Seen,
     /// Wall time of the last input, and the clock then (for the idle advance).
     last_input_wall: Instant,
     shared: Arc<Shared>,
@@ -134,17 +140,13 @@ impl Core {
         committed: watch::Sender<u64>,
     ) -> Result<(Core, u64), String> {
         let engine = new_engine(&program, &options);
+        let dedup_window_ms = options.dedup_window_ms;
         let next_record = store.record_count().map_err(|e| e.to_string())?;
         let next_input = store
             .meta(meta::NEXT_INPUT)
             .map_err(|e| e.to_string())?
             .unwrap_or(0)
             .max(0) as u64;
-        let seen_generation = store
-            .meta(meta::SEEN_GENERATION)
-            .map_err(|e| e.to_string())?
-            .unwrap_or(0);
-        let seen_since = store.meta(meta::SEEN_SINCE).map_err(|e| e.to_string())?;
         let mut core = Core {
             store,
             options,
@@ -152,8 +154,7 @@ impl Core {
             engine,
             next_input,
             next_record,
-            seen_generation,
-            seen_since,
+            seen: Seen::new(dedup_window_ms),
             last_input_wall: Instant::now(),
             shared,
             metrics,
@@ -177,10 +178,14 @@ impl Core {
     /// those inputs were committed with them.
     fn replay(&mut self) -> Result<u64, StoreError> {
         self.engine = new_engine(&self.program, &self.options);
+        self.seen = Seen::new(self.options.dedup_window_ms);
         let mut count = 0u64;
-        let engine = &mut self.engine;
+        let (engine, seen) = (&mut self.engine, &mut self.seen);
         self.store.for_each_input(|seq, input| {
             apply(engine, seq, &input, &mut |_| {});
+            if let Some(key) = identity(&input) {
+                seen.insert(key, engine.clock().unwrap_or(i64::MIN));
+            }
             count += 1;
             Ok(())
         })?;
@@ -279,16 +284,22 @@ impl Core {
 
     fn handle_group(&mut self, group: Vec<Request>) {
         let mut inputs: Vec<Input> = Vec::new();
-        let mut waiting: Vec<(usize, usize, Reply<Ingested>)> = Vec::new();
+        let mut waiting: Vec<Waiting> = Vec::new();
         for request in group {
             match request {
                 Request::Ingest {
                     inputs: mut batch,
+                    records,
                     reply,
                 } => {
                     let start = inputs.len();
                     inputs.append(&mut batch);
-                    waiting.push((start, inputs.len(), reply));
+                    waiting.push(Waiting {
+                        start,
+                        end: inputs.len(),
+                        records,
+                        reply,
+                    });
                 }
                 Request::Receive { via, record, reply } => {
                     self.flush_inputs(&mut inputs, &mut waiting);
@@ -302,28 +313,34 @@ impl Core {
                 } => {
                     // Inputs before the reload run on the old program.
                     self.flush_inputs(&mut inputs, &mut waiting);
-                    let _ = reply.send(self.reload(program, &bundle));
+                    let _ = reply.send(self.reload(program, bundle.as_deref()));
                 }
             }
         }
         self.flush_inputs(&mut inputs, &mut waiting);
     }
 
-    fn flush_inputs(
-        &mut self,
-        inputs: &mut Vec<Input>,
-        waiting: &mut Vec<(usize, usize, Reply<Ingested>)>,
-    ) {
+    fn flush_inputs(&mut self, inputs: &mut Vec<Input>, waiting: &mut Vec<Waiting>) {
         if inputs.is_empty() {
-            for (_, _, reply) in waiting.drain(..) {
-                let _ = reply.send(Ok(Ingested::default()));
+            for waiter in waiting.drain(..) {
+                let _ = waiter.reply.send(Ok(Ingested::default()));
             }
             return;
         }
         self.last_input_wall = Instant::now();
-        match self.commit_inputs(inputs, true) {
+        let keep_records = waiting.iter().any(|w| w.records);
+        let committed = self.commit_inputs(inputs, keep_records);
+        // What the replies announce is visible (clock, record count) before they go out.
+        self.publish();
+        match committed {
             Ok(outcomes) => {
-                for (start, end, reply) in waiting.drain(..) {
+                for Waiting {
+                    start,
+                    end,
+                    records: _,
+                    reply,
+                } in waiting.drain(..)
+                {
                     let mut ingested = Ingested::default();
                     for outcome in &outcomes[start..end] {
                         match outcome {
@@ -341,8 +358,8 @@ impl Core {
             Err(e) => {
                 let message = format!("the inputs were not committed: {e}");
                 tracing::error!("{message}; rebuilding the state from the journal");
-                for (_, _, reply) in waiting.drain(..) {
-                    let _ = reply.send(Err(message.clone()));
+                for waiter in waiting.drain(..) {
+                    let _ = waiter.reply.send(Err(message.clone()));
                 }
                 // The engine ran inputs that are not in the store: start again from the store.
                 if let Err(e) = self
@@ -360,123 +377,143 @@ impl Core {
     fn reload_counters(&mut self) -> Result<(), StoreError> {
         self.next_record = self.store.record_count()?;
         self.next_input = self.store.meta(meta::NEXT_INPUT)?.unwrap_or(0).max(0) as u64;
-        self.seen_generation = self.store.meta(meta::SEEN_GENERATION)?.unwrap_or(0);
-        self.seen_since = self.store.meta(meta::SEEN_SINCE)?;
         Ok(())
     }
 
-    /// Journals and runs `inputs` in one transaction. With `keep_records`, each outcome
-    /// carries its records as JSON (for the reply).
+    /// Journals and runs `inputs` in one transaction: one journal entry for the inputs, one
+    /// log entry for their records. With `keep_records`, each outcome carries its records
+    /// (for the reply).
     fn commit_inputs(
         &mut self,
         inputs: &[Input],
         keep_records: bool,
     ) -> Result<Vec<InputOutcome>, StoreError> {
         let started = Instant::now();
-        let txn = self.store.begin_write()?;
+        let first_input = self.next_input;
+        let first_record = self.next_record;
+        let mut entry: Vec<u8> = Vec::new();
+        let mut log = String::new();
         let mut outcomes = Vec::with_capacity(inputs.len());
-        let mut pending_changes: Vec<PendingChange> = Vec::new();
+        let mut changes: Vec<PendingChange> = Vec::new();
+        let mut tally = Tally::default();
+        for input in inputs {
+            let identity = identity(input);
+            if let Some(key) = identity
+                && self.seen.contains(key)
+            {
+                self.metrics.duplicates.inc();
+                outcomes.push(InputOutcome::Duplicate);
+                continue;
+            }
+            if let Some(reason) = outside(input, &self.options.zone) {
+                // Refused before the engine: it changes no state, so it is not journaled.
+                let raw = match input {
+                    Input::Line(raw) => raw.as_str(),
+                    _ => "",
+                };
+                let record = Record::dead_letter(self.next_input + 1, reason, raw);
+                let mut records = Vec::new();
+                self.log_record(
+                    &record,
+                    &mut log,
+                    &mut tally,
+                    keep_records.then_some(&mut records),
+                );
+                outcomes.push(InputOutcome::Run {
+                    dead: true,
+                    records,
+                });
+                continue;
+            }
+            let seq = self.next_input;
+            self.next_input += 1;
+            input.append_to(&mut entry);
+            let mut records = Vec::new();
+            let mut emitted: Vec<Record> = Vec::new();
+            let outcome = apply(&mut self.engine, seq, input, &mut |record| {
+                emitted.push(record.clone());
+            });
+            for record in &emitted {
+                if let Some(change) = PendingChange::of(record, input) {
+                    changes.push(change);
+                }
+                self.log_record(
+                    record,
+                    &mut log,
+                    &mut tally,
+                    keep_records.then_some(&mut records),
+                );
+            }
+            if let Some(key) = identity {
+                self.seen
+                    .insert(key, self.engine.clock().unwrap_or(i64::MIN));
+            }
+            if !matches!(input, Input::Tick(_)) {
+                tally.events += 1;
+            }
+            outcomes.push(InputOutcome::Run {
+                dead: matches!(outcome, LineOutcome::DeadLettered),
+                records,
+            });
+        }
+        let txn = self.store.begin_write()?;
         {
             let mut journal = txn.open_table(INPUTS)?;
-            let mut log = txn.open_table(RECORDS)?;
-            let mut pending = txn.open_table(PENDING)?;
             let mut checkpoints = txn.open_table(CHECKPOINTS)?;
-            let current = self.seen_generation.rem_euclid(2) as usize;
-            let mut seen_now = txn.open_table(SEEN[current])?;
-            let seen_before = txn.open_table(SEEN[1 - current])?;
-            for input in inputs {
-                let identity = identity(input);
-                if let Some(key) = &identity
-                    && (seen_now.get(key.as_str())?.is_some()
-                        || seen_before.get(key.as_str())?.is_some())
-                {
-                    self.metrics.duplicates.inc();
-                    outcomes.push(InputOutcome::Duplicate);
-                    continue;
-                }
-                if let Some(reason) = outside(input, &self.options.zone) {
-                    // Refused before the engine: it changes no state, so it is not journaled.
-                    let Input::Line(raw) = input else { continue };
-                    let record = Record::dead_letter(self.next_input + 1, reason, raw);
-                    let line = record.to_json_line();
-                    self.metrics.count_record(&record);
-                    log.insert(self.next_record, line.as_str())?;
-                    self.next_record += 1;
-                    let records = if keep_records {
-                        vec![record_json(&record, &line)]
-                    } else {
-                        Vec::new()
-                    };
-                    outcomes.push(InputOutcome::Run {
-                        dead: true,
-                        records,
-                    });
-                    continue;
-                }
-                let seq = self.next_input;
-                self.next_input += 1;
-                journal.insert(seq, input.encode().as_slice())?;
-                if let Some(key) = &identity {
-                    seen_now.insert(key.as_str(), ())?;
-                }
-                let mut error: Option<StoreError> = None;
-                let mut records = Vec::new();
-                let mut dead = false;
-                let next_record = &mut self.next_record;
-                let metrics = &self.metrics;
-                let outcome = apply(&mut self.engine, seq, input, &mut |record| {
-                    metrics.count_record(record);
-                    if let Some(change) = PendingChange::of(record, input) {
-                        pending_changes.push(change);
-                    }
-                    let line = record.to_json_line();
-                    if let Err(e) = log.insert(*next_record, line.as_str()) {
-                        error.get_or_insert(e.into());
-                    }
-                    *next_record += 1;
-                    if keep_records {
-                        records.push(record_json(record, &line));
-                    }
-                });
-                if let Some(e) = error {
-                    return Err(e);
-                }
-                for change in pending_changes.drain(..) {
-                    match &change {
-                        PendingChange::Open(p) => {
-                            let json = serde_json::to_string(p).unwrap_or_default();
-                            pending.insert(p.decision_id.as_str(), json.as_str())?;
-                        }
-                        PendingChange::Close(id) => {
-                            pending.remove(id.as_str())?;
-                        }
-                    }
-                    self.apply_pending(change);
-                }
-                if matches!(outcome, LineOutcome::DeadLettered) {
-                    dead = true;
-                }
-                if !matches!(input, Input::Tick(_)) {
-                    self.metrics.events_in.inc();
-                }
-                if seq.is_multiple_of(CHECKPOINT_EVERY) {
-                    checkpoints.insert(seq, self.engine.clock().unwrap_or(i64::MIN))?;
-                }
-                outcomes.push(InputOutcome::Run { dead, records });
+            if !entry.is_empty() {
+                journal.insert(first_input, entry.as_slice())?;
+                checkpoints.insert(first_input, self.engine.clock().unwrap_or(i64::MIN))?;
             }
-            drop(seen_now);
-            drop(seen_before);
+            if self.next_record > first_record {
+                txn.open_table(RECORDS)?
+                    .insert(first_record, log.as_str())?;
+            }
+            let mut pending = txn.open_table(PENDING)?;
+            for change in &changes {
+                match change {
+                    PendingChange::Open(p) => {
+                        let json = serde_json::to_string(p).unwrap_or_default();
+                        pending.insert(p.decision_id.as_str(), json.as_str())?;
+                    }
+                    PendingChange::Close(id) => {
+                        pending.remove(id.as_str())?;
+                    }
+                }
+            }
             let mut metas = txn.open_table(META)?;
             metas.insert(meta::NEXT_INPUT, self.next_input as i64)?;
             metas.insert(meta::NEXT_RECORD, self.next_record as i64)?;
-            self.rotate_seen(&txn, &mut metas)?;
             self.prune(&mut journal, &mut checkpoints)?;
         }
         txn.commit()?;
+        for change in changes {
+            self.apply_pending(change);
+        }
+        tally.publish(&self.metrics);
         self.metrics
             .commit_seconds
             .observe(started.elapsed().as_secs_f64());
         Ok(outcomes)
+    }
+
+    /// Appends `record` to the group's log entry (and to `reply`, when kept).
+    fn log_record(
+        &mut self,
+        record: &Record,
+        log: &mut String,
+        tally: &mut Tally,
+        reply: Option<&mut Vec<Box<serde_json::value::RawValue>>>,
+    ) {
+        tally.count(record);
+        let line = record.to_json_line();
+        if !log.is_empty() {
+            log.push('\n');
+        }
+        log.push_str(&line);
+        self.next_record += 1;
+        if let Some(reply) = reply {
+            reply.push(record_json(record, line));
+        }
     }
 
     fn apply_pending(&self, change: PendingChange) {
@@ -497,31 +534,8 @@ impl Core {
         }
     }
 
-    /// Every half retention, the older generation of seen identities is dropped.
-    fn rotate_seen(
-        &mut self,
-        txn: &redb::WriteTransaction,
-        metas: &mut Table<&str, i64>,
-    ) -> Result<(), StoreError> {
-        let Some(clock) = self.engine.clock() else {
-            return Ok(());
-        };
-        let since = *self.seen_since.get_or_insert(clock);
-        if clock.saturating_sub(since) < self.options.retention_ms / 2 {
-            metas.insert(meta::SEEN_SINCE, since)?;
-            return Ok(());
-        }
-        self.seen_generation += 1;
-        let current = self.seen_generation.rem_euclid(2) as usize;
-        // The new current generation is the oldest one: empty it.
-        txn.open_table(SEEN[current])?.retain(|_, _| false)?;
-        self.seen_since = Some(clock);
-        metas.insert(meta::SEEN_GENERATION, self.seen_generation)?;
-        metas.insert(meta::SEEN_SINCE, clock)?;
-        Ok(())
-    }
-
-    /// Drops journaled inputs older than the retention, from the front, at checkpoints.
+    /// Drops journal entries whose inputs are all older than the retention, from the front
+    /// (the newest entry always stays, so the clock survives a restart).
     fn prune(
         &self,
         journal: &mut Table<u64, &[u8]>,
@@ -532,14 +546,17 @@ impl Core {
         };
         let cutoff = clock.saturating_sub(self.options.retention_ms);
         let mut keep_from = None;
+        let last = checkpoints.last()?.map(|(key, _)| key.value());
         for entry in checkpoints.iter()? {
-            let (seq, time) = entry?;
-            if time.value() > cutoff {
+            let (key, time) = entry?;
+            if time.value() > cutoff || Some(key.value()) == last {
+                keep_from = Some(key.value());
                 break;
             }
-            keep_from = Some(seq.value());
         }
-        if let Some(from) = keep_from {
+        if let Some(from) = keep_from
+            && from > 0
+        {
             journal.retain_in(..from, |_, _| false)?;
             checkpoints.retain_in(..from, |_, _| false)?;
         }
@@ -561,11 +578,15 @@ impl Core {
         Ok(seq)
     }
 
-    fn reload(&mut self, program: Arc<Program>, bundle: &[u8]) -> Result<Reloaded, String> {
+    fn reload(&mut self, program: Arc<Program>, bundle: Option<&[u8]>) -> Result<Reloaded, String> {
         let previous = std::mem::replace(&mut self.program, program);
         match self.replay() {
             Ok(replayed) => {
-                if let Err(e) = self.store.set_reloaded_program(bundle) {
+                let saved = match bundle {
+                    Some(bytes) => self.store.set_reloaded_program(bytes),
+                    None => self.store.clear_reloaded_program(),
+                };
+                if let Err(e) = saved {
                     tracing::warn!("the reloaded bundle is running but not saved: {e}");
                 }
                 self.metrics.reloads.inc();
@@ -583,6 +604,14 @@ impl Core {
             }
         }
     }
+}
+
+/// An ingest request waiting for its group's commit: its inputs are `start..end` of the group.
+struct Waiting {
+    start: usize,
+    end: usize,
+    records: bool,
+    reply: Reply<Ingested>,
 }
 
 enum InputOutcome {
@@ -645,8 +674,8 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// `model_id` NUL `event_id` of an event, the identity a redelivery repeats.
-fn identity(input: &Input) -> Option<String> {
+/// The identity a redelivery repeats: `model_id` and `event_id`.
+fn identity(input: &Input) -> Option<u128> {
     #[derive(serde::Deserialize)]
     struct Ids<'a> {
         #[serde(borrow)]
@@ -657,18 +686,52 @@ fn identity(input: &Input) -> Option<String> {
     match input {
         Input::Line(text) => {
             let ids: Ids = serde_json::from_str(text).ok()?;
-            Some(format!("{}\0{}", ids.model_id?, ids.event_id?))
+            Some(Seen::key(&ids.model_id?, &ids.event_id?))
         }
         Input::Proto(bytes) => {
             let event = Event::decode(bytes.as_slice()).ok()?;
             let event_id = event.event_id.filter(|id| !id.is_empty())?;
-            Some(format!(
-                "{}\0{}",
-                event.model_id.unwrap_or_default(),
-                event_id
-            ))
+            Some(Seen::key(&event.model_id.unwrap_or_default(), &event_id))
         }
         Input::Tick(_) => None,
+    }
+}
+
+/// Counts of a group's records, added to the metrics once per group.
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    kinds: std::collections::BTreeMap<&'static str, u64>,
+    rules: std::collections::BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn count(&mut self, record: &Record) {
+        *self.kinds.entry(record.kind()).or_insert(0) += 1;
+        if let Record::Decision(d) = record {
+            match self.rules.get_mut(&d.rule) {
+                Some(n) => *n += 1,
+                None => {
+                    self.rules.insert(d.rule.clone(), 1);
+                }
+            }
+        }
+    }
+
+    fn publish(self, metrics: &Metrics) {
+        metrics.events_in.inc_by(self.events);
+        for (kind, n) in self.kinds {
+            metrics
+                .records
+                .get_or_create(&vec![("kind".into(), kind.into())])
+                .inc_by(n);
+        }
+        for (rule, n) in self.rules {
+            metrics
+                .decisions
+                .get_or_create(&vec![("rule".into(), rule)])
+                .inc_by(n);
+        }
     }
 }
 
@@ -695,8 +758,8 @@ fn outside(input: &Input, scope: &str) -> Option<String> {
         .then(|| format!("zone `{zone}` is outside this node's zone `{scope}`"))
 }
 
-fn record_json(record: &Record, line: &str) -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string(line.to_string()).unwrap_or_else(|_| {
+fn record_json(record: &Record, line: String) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(line).unwrap_or_else(|_| {
         serde_json::value::to_raw_value(&record.to_value())
             .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default())
     })

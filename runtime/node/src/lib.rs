@@ -12,6 +12,7 @@
 pub mod approvals;
 pub mod config;
 pub mod core;
+pub mod dedup;
 pub mod http;
 pub mod kafka;
 pub mod metrics;

@@ -49,6 +49,7 @@ impl Node {
             idle_advance_ms: config.idle_advance_ms(),
             retention_ms: config.retention_ms(),
             max_sink_lag: config.state.max_sink_lag,
+            dedup_window_ms: config.dedup_window_ms(),
             zone: config.node.zone.clone(),
             interpreter: config.policy.engine.as_deref() == Some("interp"),
         };
@@ -108,6 +109,11 @@ impl Node {
                     tracing::error!("{e}");
                 }
             }));
+        }
+
+        if let Some(path) = config.policy.bundle.clone() {
+            let (core, stop) = (requests.clone(), stopped.clone());
+            sources.push(tokio::spawn(watch_bundle(path, core, stop)));
         }
 
         let ready = Arc::new(AtomicBool::new(false));
@@ -196,6 +202,63 @@ async fn load_program(
         .await
         .map_err(|_| "the policy could not be loaded".to_string())??;
     Ok((program, name))
+}
+
+/// Hot reload from the configured bundle file: when it changes, the new program is read,
+/// JIT-compiled and swapped in; one that fails to load leaves the old one running, and the
+/// log says why.
+async fn watch_bundle(
+    path: std::path::PathBuf,
+    core: mpsc::Sender<Request>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let mut seen = modified(&path);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        let now = modified(&path);
+        if now.is_none() || now == seen {
+            continue;
+        }
+        seen = now;
+        let read_from = path.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            std::fs::read(&read_from)
+                .map_err(|e| format!("cannot read `{}`: {e}", read_from.display()))
+                .and_then(|bytes| policy::read_bundle(&bytes, &read_from))
+        })
+        .await
+        .unwrap_or_else(|_| Err("the bundle could not be read".into()));
+        let program = match loaded {
+            Ok(program) => program,
+            Err(e) => {
+                tracing::warn!("the changed bundle is not loaded, the running one stays: {e}");
+                continue;
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Reload {
+            program,
+            bundle: None,
+            reply,
+        };
+        if core.send(request).await.is_err() {
+            return;
+        }
+        match answer.await {
+            Ok(Ok(reloaded)) => tracing::info!(
+                "reloaded `{}`: {} rules, {} journaled inputs replayed",
+                path.display(),
+                reloaded.rules,
+                reloaded.replayed
+            ),
+            Ok(Err(e)) => tracing::warn!("the changed bundle is not running: {e}"),
+            Err(_) => return,
+        }
+    }
 }
 
 fn build_sinks(config: &Config) -> Result<Vec<Sink>, String> {

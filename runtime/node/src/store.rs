@@ -7,45 +7,38 @@
 //! exactly; nothing is done twice, because the records of a journaled input were committed
 //! with it. Inputs older than the retention are pruned from the front.
 //!
+//! A transaction writes its inputs as one journal entry and its records as one log entry,
+//! keyed by the sequence number of the first: one B-tree insert per group instead of one per
+//! event (per-event inserts were most of a node's cost).
+//!
 //! redb: a well-kept, pure-Rust embedded store with ACID write transactions (one fsync per
 //! commit, so a batch of inputs costs one), a stable file format, and no background threads
 //! or compaction to tune — what an append-mostly journal with a few small tables needs.
 
-use redb::{
-    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
-    WriteTransaction,
-};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use std::path::Path;
 
-/// Input sequence number → encoded [`Input`].
+/// Sequence number of a group's first input → the group's inputs, each encoded as a varint
+/// length and an [`Input`].
 pub const INPUTS: TableDefinition<u64, &[u8]> = TableDefinition::new("inputs");
-/// Record sequence number → the record as a JSON line (the decision log).
+/// Sequence number of a group's first record → its records as JSON lines joined by `\n`
+/// (the decision log).
 pub const RECORDS: TableDefinition<u64, &str> = TableDefinition::new("records");
 /// Decision id → the pending approval (JSON), while it waits for a person.
 pub const PENDING: TableDefinition<&str, &str> = TableDefinition::new("pending");
 /// Counters and cursors.
 pub const META: TableDefinition<&str, i64> = TableDefinition::new("meta");
-/// Input sequence number → the clock after it, every [`CHECKPOINT_EVERY`] inputs (pruning).
+/// Journal entry key → the clock after its inputs (for pruning).
 pub const CHECKPOINTS: TableDefinition<u64, i64> = TableDefinition::new("checkpoints");
 /// Registered plugin id → its manifest (JSON).
 pub const PLUGINS: TableDefinition<&str, &str> = TableDefinition::new("plugins");
-/// Message identities (`model_id` NUL `event_id`) seen, in two generations: a redelivered
-/// message is recognised for at least half the retention.
-pub const SEEN: [TableDefinition<&str, ()>; 2] = [
-    TableDefinition::new("seen_0"),
-    TableDefinition::new("seen_1"),
-];
 /// The bundle reloaded through the API, which outlives a restart.
 pub const PROGRAM: TableDefinition<&str, &[u8]> = TableDefinition::new("program");
-
-pub const CHECKPOINT_EVERY: u64 = 1024;
 
 /// Keys of [`META`].
 pub mod meta {
     pub const NEXT_INPUT: &str = "next_input";
     pub const NEXT_RECORD: &str = "next_record";
-    pub const SEEN_GENERATION: &str = "seen_generation";
-    pub const SEEN_SINCE: &str = "seen_since";
     /// `sink:<name>`: the next record the sink has not yet delivered.
     pub fn sink_cursor(name: &str) -> String {
         format!("sink:{name}")
@@ -64,6 +57,52 @@ pub enum Input {
 }
 
 impl Input {
+    /// Appends the input to a journal entry: its length as a varint, then its encoding.
+    pub fn append_to(&self, entry: &mut Vec<u8>) {
+        let encoded = self.encode();
+        let mut length = encoded.len() as u64;
+        loop {
+            let byte = (length & 0x7f) as u8;
+            length >>= 7;
+            if length == 0 {
+                entry.push(byte);
+                break;
+            }
+            entry.push(byte | 0x80);
+        }
+        entry.extend_from_slice(&encoded);
+    }
+
+    /// The inputs of a journal entry.
+    pub fn split_entry(mut entry: &[u8]) -> Result<Vec<Input>, StoreError> {
+        let corrupt = || StoreError::Corrupt("a journal entry is cut short".into());
+        let mut inputs = Vec::new();
+        while !entry.is_empty() {
+            let mut length: u64 = 0;
+            let mut shift = 0;
+            loop {
+                let (&byte, rest) = entry.split_first().ok_or_else(corrupt)?;
+                entry = rest;
+                length |= u64::from(byte & 0x7f) << shift;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+                if shift > 63 {
+                    return Err(corrupt());
+                }
+            }
+            let length = usize::try_from(length).map_err(|_| corrupt())?;
+            if length > entry.len() {
+                return Err(corrupt());
+            }
+            let (body, rest) = entry.split_at(length);
+            inputs.push(Input::decode(body)?);
+            entry = rest;
+        }
+        Ok(inputs)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let (tag, body): (u8, &[u8]) = match self {
             Input::Line(text) => (0, text.as_bytes()),
@@ -145,8 +184,6 @@ impl Store {
         txn.open_table(META)?;
         txn.open_table(CHECKPOINTS)?;
         txn.open_table(PLUGINS)?;
-        txn.open_table(SEEN[0])?;
-        txn.open_table(SEEN[1])?;
         txn.open_table(PROGRAM)?;
         txn.commit()?;
         Ok(())
@@ -177,8 +214,10 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(INPUTS)?;
         for entry in table.iter()? {
-            let (seq, bytes) = entry?;
-            each(seq.value(), Input::decode(bytes.value())?)?;
+            let (first, bytes) = entry?;
+            for (i, input) in Input::split_entry(bytes.value())?.into_iter().enumerate() {
+                each(first.value() + i as u64, input)?;
+            }
         }
         Ok(())
     }
@@ -187,10 +226,24 @@ impl Store {
     pub fn records_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(RECORDS)?;
+        // The entry holding `from` starts at or before it.
+        let start = match table.range(..=from)?.next_back() {
+            Some(entry) => entry?.0.value(),
+            None => from,
+        };
         let mut out = Vec::new();
-        for entry in table.range(from..)?.take(limit) {
-            let (seq, line) = entry?;
-            out.push((seq.value(), line.value().to_string()));
+        for entry in table.range(start..)? {
+            let (first, lines) = entry?;
+            for (i, line) in lines.value().split('\n').enumerate() {
+                let seq = first.value() + i as u64;
+                if seq < from {
+                    continue;
+                }
+                if out.len() == limit {
+                    return Ok(out);
+                }
+                out.push((seq, line.to_string()));
+            }
         }
         Ok(out)
     }
@@ -242,10 +295,28 @@ impl Store {
         Ok(())
     }
 
+    pub fn clear_reloaded_program(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(PROGRAM)?.remove("current")?;
+        txn.commit()?;
+        Ok(())
+    }
+
     /// How many inputs the journal holds now (after pruning).
     pub fn journal_len(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(INPUTS)?.len()?)
+        let table = txn.open_table(INPUTS)?;
+        let first = match table.first()? {
+            Some(entry) => entry.0.value(),
+            None => return Ok(0),
+        };
+        drop(table);
+        let next = txn
+            .open_table(META)?
+            .get(meta::NEXT_INPUT)?
+            .map(|v| v.value().max(0) as u64)
+            .unwrap_or(first);
+        Ok(next.saturating_sub(first))
     }
 }
 
@@ -268,6 +339,13 @@ mod tests {
         assert!(Input::decode(&[9, 1]).is_err());
         assert!(Input::decode(&[2, 1, 2]).is_err());
         assert!(Input::decode(&[0, 0xff]).is_err());
+        let mut entry = Vec::new();
+        let long = Input::Line("y".repeat(300));
+        long.append_to(&mut entry);
+        Input::Tick(3).append_to(&mut entry);
+        assert_eq!(Input::split_entry(&entry).unwrap(), [long, Input::Tick(3)]);
+        assert!(Input::split_entry(&entry[..entry.len() - 1]).is_err());
+        assert!(Input::split_entry(&[0xff]).is_err());
     }
 
     #[test]
@@ -276,15 +354,21 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             let txn = store.begin_write().unwrap();
+            let mut entry = Vec::new();
+            Input::Tick(7).append_to(&mut entry);
+            Input::Line("x".into()).append_to(&mut entry);
             txn.open_table(INPUTS)
                 .unwrap()
-                .insert(0, Input::Tick(7).encode().as_slice())
+                .insert(0, entry.as_slice())
                 .unwrap();
-            txn.open_table(RECORDS).unwrap().insert(0, "{}").unwrap();
-            txn.open_table(META)
-                .unwrap()
-                .insert(meta::NEXT_RECORD, 1)
-                .unwrap();
+            let mut log = txn.open_table(RECORDS).unwrap();
+            log.insert(0, "{}\n{\"a\":1}").unwrap();
+            log.insert(2, "{\"b\":2}").unwrap();
+            drop(log);
+            let mut metas = txn.open_table(META).unwrap();
+            metas.insert(meta::NEXT_RECORD, 3).unwrap();
+            metas.insert(meta::NEXT_INPUT, 2).unwrap();
+            drop(metas);
             txn.commit().unwrap();
             store.register_plugin("p", "{\"x\":1}").unwrap();
         }
@@ -296,9 +380,18 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(inputs, [(0, Input::Tick(7))]);
-        assert_eq!(store.records_from(0, 10).unwrap(), [(0, "{}".to_string())]);
-        assert_eq!(store.record_count().unwrap(), 1);
+        assert_eq!(inputs, [(0, Input::Tick(7)), (1, Input::Line("x".into()))]);
+        assert_eq!(store.journal_len().unwrap(), 2);
+        let all = store.records_from(0, 10).unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2], (2, "{\"b\":2}".to_string()));
+        assert_eq!(
+            store.records_from(1, 1).unwrap(),
+            [(1, "{\"a\":1}".to_string())],
+            "from the middle of an entry"
+        );
+        assert_eq!(store.records_from(3, 10).unwrap(), []);
+        assert_eq!(store.record_count().unwrap(), 3);
         assert_eq!(store.plugins().unwrap()[0].0, "p");
     }
 
@@ -308,9 +401,11 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         {
             let txn = store.begin_write().unwrap();
+            let mut entry = Vec::new();
+            Input::Tick(1).append_to(&mut entry);
             txn.open_table(INPUTS)
                 .unwrap()
-                .insert(0, Input::Tick(1).encode().as_slice())
+                .insert(0, entry.as_slice())
                 .unwrap();
             // Dropped without commit: aborted.
         }

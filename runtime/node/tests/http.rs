@@ -90,8 +90,9 @@ async fn a_decision_waits_for_a_person_who_answers_through_the_api() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    let status = response.status();
     let resolved: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{resolved}");
     assert_eq!(resolved["status"], "approved");
     assert_eq!(resolved["by"], "officer-123");
     assert!(
@@ -460,5 +461,70 @@ async fn oversized_bodies_are_413() {
     assert_eq!(response.status(), 413);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "payload_too_large");
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_bundle_file_is_reloaded_and_a_broken_one_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = dir.path().join("policies");
+    std::fs::create_dir(&sources).unwrap();
+    for entry in std::fs::read_dir(repo().join("policies")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, sources.join(path.file_name().unwrap())).unwrap();
+    }
+    let compile = || {
+        let program = cbp_node::policy::load(&cbp_node::policy::PolicySource::Paths(vec![
+            sources.clone(),
+        ]))
+        .unwrap();
+        (
+            cbp_ir::bundle::write_bundle(&program),
+            program.source_hash.clone(),
+        )
+    };
+    let bundle_path = dir.path().join("city.cbpb");
+    let (first, first_hash) = compile();
+    std::fs::write(&bundle_path, first).unwrap();
+    let extra = format!("[policy]\nbundle = \"{}\"", bundle_path.display());
+    let (node, base) = start(test_config(dir.path(), &extra)).await;
+    let client = client();
+    let hash = || async {
+        let status: Value = client
+            .get(format!("{base}/api/v1/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["source_hash"].as_str().unwrap().to_string()
+    };
+    assert_eq!(hash().await, first_hash);
+
+    std::fs::write(&bundle_path, b"not a bundle").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        hash().await,
+        first_hash,
+        "a broken bundle leaves the old one running"
+    );
+
+    // A comment changes the sources, so the bundle's source hash.
+    let file = sources.join("speeding_detected.cbp");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("// revised\n{text}")).unwrap();
+    let (second, second_hash) = compile();
+    assert_ne!(first_hash, second_hash);
+    std::fs::write(&bundle_path, second).unwrap();
+    let mut now = String::new();
+    for _ in 0..100 {
+        now = hash().await;
+        if now == second_hash {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(now, second_hash);
     node.shutdown().await;
 }

@@ -222,9 +222,13 @@ async fn webhook(
     let format = BodyFormat::of(content_type)?;
     let inputs = inputs(Some(&plugin_id), format, &raw)?;
     state.metrics.source("http", inputs.len() as u64);
-    ask(&state, |reply| Request::Ingest { inputs, reply })
-        .await
-        .map(Json)
+    ask(&state, |reply| Request::Ingest {
+        inputs,
+        records: true,
+        reply,
+    })
+    .await
+    .map(Json)
 }
 
 /// Events from any plugin (a gateway, a replay): each keeps its own `model_id`.
@@ -240,9 +244,13 @@ async fn events(
     let format = BodyFormat::of(content_type)?;
     let inputs = inputs(None, format, &raw)?;
     state.metrics.source("http", inputs.len() as u64);
-    ask(&state, |reply| Request::Ingest { inputs, reply })
-        .await
-        .map(Json)
+    ask(&state, |reply| Request::Ingest {
+        inputs,
+        records: true,
+        reply,
+    })
+    .await
+    .map(Json)
 }
 
 async fn pending(
@@ -289,7 +297,12 @@ async fn approve(
     let clock = state.shared.clock.load(Ordering::Acquire);
     let line = answer.to_event(Some(&pending), Some(clock));
     let inputs = vec![Input::Line(line)];
-    let ingested = ask(&state, |reply| Request::Ingest { inputs, reply }).await?;
+    let ingested = ask(&state, |reply| Request::Ingest {
+        inputs,
+        records: true,
+        reply,
+    })
+    .await?;
     if ingested.duplicates > 0 {
         return Ok(Json(json!({
             "decision_id": answer.decision_id,
@@ -426,7 +439,7 @@ async fn reload(
     let (program, bundle) = program.map_err(|m| ApiError::unprocessable("bundle_refused", m))?;
     let reloaded = ask(&state, |reply| Request::Reload {
         program,
-        bundle,
+        bundle: Some(bundle),
         reply,
     })
     .await
