@@ -104,5 +104,29 @@ fn main() {
         at(1.0).as_secs_f64() * 1e3,
         rss_bytes() as f64 / (1024.0 * 1024.0)
     );
+    // The core's own time per event: what one node can take when the clients are elsewhere.
+    let metrics = runtime.block_on(async {
+        reqwest::get(format!("http://{}/metrics", node.addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let core_seconds = value("cbp_node_commit_seconds_sum");
+    let inputs = value("cbp_node_events_in_total");
+    if inputs > 0.0 {
+        println!(
+            "core: {:.1} µs an event (journal, engine, records, commit): {:.0} events/s on one core",
+            core_seconds / inputs * 1e6,
+            inputs / core_seconds
+        );
+    }
     runtime.block_on(node.shutdown());
 }

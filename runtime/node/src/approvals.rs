@@ -47,6 +47,14 @@ impl PendingChange {
         match record {
             Record::Approval(a) => Some(PendingChange::Close(a.decision_id.clone())),
             Record::Decision(d) => {
+                // Most decisions need no person: skip them before building any JSON.
+                let pending = matches!(
+                    d.approval.get("status"),
+                    Some(cbp_runtime::json::Json::Str(status)) if status == "pending"
+                );
+                if !pending {
+                    return None;
+                }
                 let value = record.to_value();
                 let approval = value.get("approval")?;
                 if approval.get("status").and_then(Value::as_str) != Some("pending") {

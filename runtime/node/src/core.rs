@@ -63,9 +63,9 @@ pub enum Request {
         records: bool,
         reply: Reply<Ingested>,
     },
-    /// A record another node sent (`/api/v1/layer/…`), to write to the log as `received`.
-    Receive {
-        via: &'static str,
+    /// A record that is no engine's output, to write to the log: what another node sent
+    /// (`received`), a delivery a sink gave up on (`sink_failure`).
+    Log {
         record: serde_json::Value,
         reply: Reply<u64>,
     },
@@ -301,9 +301,9 @@ impl Core {
                         reply,
                     });
                 }
-                Request::Receive { via, record, reply } => {
+                Request::Log { record, reply } => {
                     self.flush_inputs(&mut inputs, &mut waiting);
-                    let _ = reply.send(self.receive(via, record).map_err(|e| e.to_string()));
+                    let _ = reply.send(self.log(&record).map_err(|e| e.to_string()));
                     self.publish();
                 }
                 Request::Reload {
@@ -413,12 +413,13 @@ impl Core {
                 };
                 let record = Record::dead_letter(self.next_input + 1, reason, raw);
                 let mut records = Vec::new();
-                self.log_record(
+                log_record(
                     &record,
                     &mut log,
                     &mut tally,
                     keep_records.then_some(&mut records),
                 );
+                self.next_record += 1;
                 outcomes.push(InputOutcome::Run {
                     dead: true,
                     records,
@@ -429,21 +430,20 @@ impl Core {
             self.next_input += 1;
             input.append_to(&mut entry);
             let mut records = Vec::new();
-            let mut emitted: Vec<Record> = Vec::new();
+            let mut next_record = self.next_record;
             let outcome = apply(&mut self.engine, seq, input, &mut |record| {
-                emitted.push(record.clone());
-            });
-            for record in &emitted {
                 if let Some(change) = PendingChange::of(record, input) {
                     changes.push(change);
                 }
-                self.log_record(
+                log_record(
                     record,
                     &mut log,
                     &mut tally,
                     keep_records.then_some(&mut records),
                 );
-            }
+                next_record += 1;
+            });
+            self.next_record = next_record;
             if let Some(key) = identity {
                 self.seen
                     .insert(key, self.engine.clock().unwrap_or(i64::MIN));
@@ -496,26 +496,6 @@ impl Core {
         Ok(outcomes)
     }
 
-    /// Appends `record` to the group's log entry (and to `reply`, when kept).
-    fn log_record(
-        &mut self,
-        record: &Record,
-        log: &mut String,
-        tally: &mut Tally,
-        reply: Option<&mut Vec<Box<serde_json::value::RawValue>>>,
-    ) {
-        tally.count(record);
-        let line = record.to_json_line();
-        if !log.is_empty() {
-            log.push('\n');
-        }
-        log.push_str(&line);
-        self.next_record += 1;
-        if let Some(reply) = reply {
-            reply.push(record_json(record, line));
-        }
-    }
-
     fn apply_pending(&self, change: PendingChange) {
         if let Ok(mut map) = self.shared.pending.lock() {
             match change {
@@ -563,9 +543,8 @@ impl Core {
         Ok(())
     }
 
-    fn receive(&mut self, via: &str, record: serde_json::Value) -> Result<u64, StoreError> {
-        let line =
-            serde_json::json!({"kind": "received", "via": via, "record": record}).to_string();
+    fn log(&mut self, record: &serde_json::Value) -> Result<u64, StoreError> {
+        let line = record.to_string();
         let seq = self.next_record;
         let txn = self.store.begin_write()?;
         {
@@ -758,9 +737,25 @@ fn outside(input: &Input, scope: &str) -> Option<String> {
         .then(|| format!("zone `{zone}` is outside this node's zone `{scope}`"))
 }
 
-fn record_json(record: &Record, line: String) -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string(line).unwrap_or_else(|_| {
-        serde_json::value::to_raw_value(&record.to_value())
-            .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default())
-    })
+/// Appends `record` to the group's log entry (and to `reply`, when kept): serialized once,
+/// as a raw JSON value the reply can carry without parsing it again.
+fn log_record(
+    record: &Record,
+    log: &mut String,
+    tally: &mut Tally,
+    reply: Option<&mut Vec<Box<serde_json::value::RawValue>>>,
+) {
+    tally.count(record);
+    if !log.is_empty() {
+        log.push('\n');
+    }
+    match reply {
+        Some(reply) => {
+            let raw = serde_json::value::to_raw_value(record)
+                .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default());
+            log.push_str(raw.get());
+            reply.push(raw);
+        }
+        None => log.push_str(&record.to_json_line()),
+    }
 }

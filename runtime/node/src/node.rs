@@ -90,6 +90,7 @@ impl Node {
                 cursors.clone(),
                 metrics.clone(),
                 committed.clone(),
+                requests.downgrade(),
             )));
         }
 

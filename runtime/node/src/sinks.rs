@@ -8,7 +8,7 @@
 //! while the slowest sink is more than `max_sink_lag` records behind), so a slow target
 //! slows the input instead of growing memory.
 
-use crate::core::Shared;
+use crate::core::{Request, Shared};
 use crate::metrics::Metrics;
 use crate::store::{Store, meta};
 use serde_json::Value;
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// How one sink delivers a record.
 pub enum Target {
@@ -42,8 +42,8 @@ pub struct Filter {
 impl Filter {
     pub fn admits(&self, record: &Value) -> bool {
         let kind = record.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind == "received" {
-            // What other nodes sent is theirs to deliver.
+        if kind == "received" || kind == "sink_failure" {
+            // What other nodes sent is theirs to deliver; a failure is the node's own note.
             return false;
         }
         if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == kind) {
@@ -90,12 +90,22 @@ pub async fn run(
     cursors: Arc<Cursors>,
     metrics: Arc<Metrics>,
     mut committed: watch::Receiver<u64>,
+    // Weak: a sink must not keep the core from stopping.
+    core: mpsc::WeakSender<Request>,
 ) {
     let key = meta::sink_cursor(&sink.name);
     let mut cursor = match store.meta(&key) {
         Ok(Some(c)) => c.max(0) as u64,
         // A new sink starts at the end of the log: it delivers what happens from now on.
-        Ok(None) => store.record_count().unwrap_or(0),
+        // The start is saved at once, or a crash before the first batch is delivered would
+        // start it again at the end of a longer log, and what came between would be lost.
+        Ok(None) => {
+            let start = store.record_count().unwrap_or(0);
+            if let Err(e) = store.set_meta(&key, start as i64) {
+                tracing::warn!("sink `{}` cannot save its cursor: {e}", sink.name);
+            }
+            start
+        }
         Err(e) => {
             tracing::error!("sink `{}` cannot read its cursor: {e}", sink.name);
             return;
@@ -135,6 +145,7 @@ pub async fn run(
                         // Given up after the retries: said in the log and the metrics, and
                         // the sink moves on so one bad record cannot stop it.
                         tracing::warn!("sink `{}` gave up on record {seq}: {error}", sink.name);
+                        log_failure(&core, &sink.name, seq, &error).await;
                         metrics
                             .sink_failures
                             .get_or_create(&vec![("sink".into(), sink.name.clone())])
@@ -148,6 +159,18 @@ pub async fn run(
             tracing::warn!("sink `{}` cannot save its cursor: {e}", sink.name);
         }
         cursors.set(&sink.name, cursor, &shared);
+    }
+}
+
+/// The dead letter of a delivery: a `sink_failure` record in the log, naming the sink, the
+/// record and why.
+async fn log_failure(core: &mpsc::WeakSender<Request>, sink: &str, seq: u64, error: &str) {
+    let Some(core) = core.upgrade() else { return };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let record =
+        serde_json::json!({"kind": "sink_failure", "sink": sink, "record": seq, "error": error});
+    if core.send(Request::Log { record, reply }).await.is_ok() {
+        let _ = answer.await;
     }
 }
 

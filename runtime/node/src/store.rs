@@ -35,6 +35,9 @@ pub const PLUGINS: TableDefinition<&str, &str> = TableDefinition::new("plugins")
 /// The bundle reloaded through the API, which outlives a restart.
 pub const PROGRAM: TableDefinition<&str, &[u8]> = TableDefinition::new("program");
 
+/// The store's page cache.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// Keys of [`META`].
 pub mod meta {
     pub const NEXT_INPUT: &str = "next_input";
@@ -167,7 +170,11 @@ impl Store {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the state folder `{}`: {e}", dir.display()))?;
         let path = dir.join("node.redb");
-        let db = Database::create(&path)
+        // redb caches up to 1 GiB by default; a node's working set is the newest journal
+        // and log entries, so memory stays flat with far less.
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
             .map_err(|e| format!("cannot open the state store `{}`: {e}", path.display()))?;
         let store = Store { db };
         store

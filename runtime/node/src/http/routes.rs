@@ -415,7 +415,8 @@ async fn receive(
     let record: Value = json_body(&raw)?;
     crate::peers::check_record(&record, kinds)
         .map_err(|m| ApiError::unprocessable("invalid_record", m))?;
-    let seq = ask(&state, |reply| Request::Receive { via, record, reply }).await?;
+    let record = json!({"kind": "received", "via": via, "record": record});
+    let seq = ask(&state, |reply| Request::Log { record, reply }).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "accepted", "record": seq})),
