@@ -6,6 +6,7 @@
 
 mod common;
 
+use cbp_node::store::Input;
 use common::{City, config, state_dir};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
@@ -47,6 +48,31 @@ fn ingest(c: &mut Criterion) {
                         response.bytes().await.unwrap();
                     });
                     total += started.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+
+    // The core alone (journal, engine, records, commit), without HTTP: what a source that
+    // hands over batches (Kafka) costs the node.
+    let mut group = c.benchmark_group("node/core");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    for batch in [100usize, 1000] {
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::new("batch", batch), |b| {
+            b.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let inputs: Vec<Input> =
+                        (0..batch).map(|_| Input::Line(city.next_line())).collect();
+                    let started = Instant::now();
+                    let ingested = runtime.block_on(node.ingest(inputs)).unwrap();
+                    total += started.elapsed();
+                    assert_eq!(ingested.accepted, batch);
                 }
                 total
             })

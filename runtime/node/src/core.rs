@@ -9,12 +9,11 @@
 
 use crate::approvals::{PendingApproval, PendingChange};
 use crate::dedup::Seen;
-use crate::metrics::Metrics;
+use crate::inputs::{apply, identity, outside};
+use crate::metrics::{Metrics, Tally};
 use crate::store::{CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, Store, StoreError, meta};
 use cbp_ir::Program;
-use cbp_runtime::proto::{Event, Frame};
 use cbp_runtime::{Engine, Evaluator, LineOutcome, Record, RunOptions};
-use prost::Message;
 use redb::{ReadableTable, Table};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -449,7 +448,7 @@ impl Core {
                     .insert(key, self.engine.clock().unwrap_or(i64::MIN));
             }
             if !matches!(input, Input::Tick(_)) {
-                tally.events += 1;
+                tally.count_event();
             }
             outcomes.push(InputOutcome::Run {
                 dead: matches!(outcome, LineOutcome::DeadLettered),
@@ -615,126 +614,6 @@ fn new_engine(program: &Arc<Program>, options: &CoreOptions) -> Engine {
             lateness_ms: options.lateness_ms,
         },
     )
-}
-
-/// Runs one input through the engine; input `seq` is "line" `seq + 1` of dead letters.
-fn apply(
-    engine: &mut Engine,
-    seq: u64,
-    input: &Input,
-    out: &mut dyn FnMut(&Record),
-) -> LineOutcome {
-    let line = seq + 1;
-    match input {
-        Input::Line(text) => engine.push_line(line, text, out),
-        Input::Proto(bytes) => {
-            let frame = match Event::decode(bytes.as_slice()) {
-                Ok(event) => Frame::Event(Box::new(event)),
-                Err(e) => Frame::Bad {
-                    error: format!("invalid protobuf `cbp.v1.Event`: {e}"),
-                    input: hex(bytes),
-                },
-            };
-            cbp_runtime::proto::push_frame(engine, line, &frame, out)
-        }
-        Input::Tick(time) => {
-            engine.advance_to(*time, out);
-            LineOutcome::Processed
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::from("hex:");
-    for b in bytes.iter().take(200) {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// The identity a redelivery repeats: `model_id` and `event_id`.
-fn identity(input: &Input) -> Option<u128> {
-    #[derive(serde::Deserialize)]
-    struct Ids<'a> {
-        #[serde(borrow)]
-        event_id: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow)]
-        model_id: Option<std::borrow::Cow<'a, str>>,
-    }
-    match input {
-        Input::Line(text) => {
-            let ids: Ids = serde_json::from_str(text).ok()?;
-            Some(Seen::key(&ids.model_id?, &ids.event_id?))
-        }
-        Input::Proto(bytes) => {
-            let event = Event::decode(bytes.as_slice()).ok()?;
-            let event_id = event.event_id.filter(|id| !id.is_empty())?;
-            Some(Seen::key(&event.model_id.unwrap_or_default(), &event_id))
-        }
-        Input::Tick(_) => None,
-    }
-}
-
-/// Counts of a group's records, added to the metrics once per group.
-#[derive(Default)]
-struct Tally {
-    events: u64,
-    kinds: std::collections::BTreeMap<&'static str, u64>,
-    rules: std::collections::BTreeMap<String, u64>,
-}
-
-impl Tally {
-    fn count(&mut self, record: &Record) {
-        *self.kinds.entry(record.kind()).or_insert(0) += 1;
-        if let Record::Decision(d) = record {
-            match self.rules.get_mut(&d.rule) {
-                Some(n) => *n += 1,
-                None => {
-                    self.rules.insert(d.rule.clone(), 1);
-                }
-            }
-        }
-    }
-
-    fn publish(self, metrics: &Metrics) {
-        metrics.events_in.inc_by(self.events);
-        for (kind, n) in self.kinds {
-            metrics
-                .records
-                .get_or_create(&vec![("kind".into(), kind.into())])
-                .inc_by(n);
-        }
-        for (rule, n) in self.rules {
-            metrics
-                .decisions
-                .get_or_create(&vec![("rule".into(), rule)])
-                .inc_by(n);
-        }
-    }
-}
-
-/// Why an event is not this node's: its `zone` is outside the node's zone.
-fn outside(input: &Input, scope: &str) -> Option<String> {
-    if scope.is_empty() {
-        return None;
-    }
-    #[derive(serde::Deserialize)]
-    struct Zone<'a> {
-        #[serde(borrow)]
-        zone: Option<std::borrow::Cow<'a, str>>,
-    }
-    let zone = match input {
-        Input::Line(text) => serde_json::from_str::<Zone>(text).ok()?.zone?.into_owned(),
-        Input::Proto(bytes) => Event::decode(bytes.as_slice()).ok()?.zone?,
-        Input::Tick(_) => return None,
-    };
-    let inside = zone == scope
-        || zone
-            .strip_prefix(scope)
-            .is_some_and(|rest| rest.starts_with('.'));
-    (!inside && !zone.is_empty())
-        .then(|| format!("zone `{zone}` is outside this node's zone `{scope}`"))
 }
 
 /// Appends `record` to the group's log entry (and to `reply`, when kept): serialized once,

@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod dedup;
 pub mod http;
+pub mod inputs;
 pub mod kafka;
 pub mod metrics;
 pub mod mqtt;

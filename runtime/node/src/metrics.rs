@@ -136,6 +136,49 @@ impl Metrics {
     }
 }
 
+/// Counts of a group's records, added to the metrics once per group.
+#[derive(Default)]
+pub struct Tally {
+    events: u64,
+    kinds: std::collections::BTreeMap<&'static str, u64>,
+    rules: std::collections::BTreeMap<String, u64>,
+}
+
+impl Tally {
+    /// An input the engine ran (events and approval answers, not clock ticks).
+    pub fn count_event(&mut self) {
+        self.events += 1;
+    }
+
+    pub fn count(&mut self, record: &Record) {
+        *self.kinds.entry(record.kind()).or_insert(0) += 1;
+        if let Record::Decision(d) = record {
+            match self.rules.get_mut(&d.rule) {
+                Some(n) => *n += 1,
+                None => {
+                    self.rules.insert(d.rule.clone(), 1);
+                }
+            }
+        }
+    }
+
+    pub fn publish(self, metrics: &Metrics) {
+        metrics.events_in.inc_by(self.events);
+        for (kind, n) in self.kinds {
+            metrics
+                .records
+                .get_or_create(&vec![("kind".into(), kind.into())])
+                .inc_by(n);
+        }
+        for (rule, n) in self.rules {
+            metrics
+                .decisions
+                .get_or_create(&vec![("rule".into(), rule)])
+                .inc_by(n);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,8 @@ pub struct Node {
     /// Where the HTTP API listens (the real port when the config said port 0).
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
+    /// For in-process ingestion ([`Node::ingest`]); dropped first at shutdown.
+    requests: mpsc::Sender<Request>,
     server: JoinHandle<()>,
     sources: Vec<JoinHandle<()>>,
     sinks: Vec<JoinHandle<()>>,
@@ -119,7 +121,7 @@ impl Node {
 
         let ready = Arc::new(AtomicBool::new(false));
         let state = AppState {
-            core: requests,
+            core: requests.clone(),
             shared,
             metrics,
             store,
@@ -153,6 +155,7 @@ impl Node {
             Node {
                 addr,
                 stop,
+                requests,
                 server,
                 sources,
                 sinks: sink_tasks,
@@ -165,9 +168,19 @@ impl Node {
         ))
     }
 
+    /// Inputs straight to the core, as a source would send them (for embedding the node,
+    /// and for measuring the core without a transport).
+    pub async fn ingest(
+        &self,
+        inputs: Vec<crate::store::Input>,
+    ) -> Result<crate::core::Ingested, String> {
+        crate::core::ingest(&self.requests, inputs).await
+    }
+
     /// Stops taking input, lets in-flight requests finish and the core commit everything it
     /// was given, then stops.
     pub async fn shutdown(self) {
+        drop(self.requests);
         let _ = self.stop.send(true);
         let _ = self.server.await;
         for source in self.sources {
