@@ -124,7 +124,14 @@ pub struct RecordProducer {
 
 impl RecordProducer {
     pub fn new(section: &KafkaSection, topic: &str) -> Result<RecordProducer, String> {
-        let producer: FutureProducer = client_config(section)
+        let mut config = client_config(section);
+        // librdkafka's default partitioner spreads empty keys at random, and the records
+        // without a zone (approvals, actions, dead letters) would then lose their order;
+        // murmur2 (as Java clients) puts every key, the empty one too, in one partition.
+        if !section.properties.contains_key("partitioner") {
+            config.set("partitioner", "murmur2");
+        }
+        let producer: FutureProducer = config
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", "30000")
             .create()
@@ -146,7 +153,8 @@ impl RecordProducer {
     }
 }
 
-/// The zone a record concerns: its node, or the node it comes from.
+/// The zone a record concerns: its node, or the node it comes from; empty for the records
+/// that name no node (approvals, actions, dead letters), which so share one partition.
 fn zone_key(record: &Value) -> String {
     record
         .get("node")

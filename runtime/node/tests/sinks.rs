@@ -38,7 +38,10 @@ async fn target(received: Received) -> String {
                 return StatusCode::BAD_REQUEST;
             }
             let body: Value = serde_json::from_slice(&body).unwrap();
-            received.lock().unwrap().push((route.to_string(), key, body));
+            received
+                .lock()
+                .unwrap()
+                .push((route.to_string(), key, body));
             StatusCode::OK
         }
     };
@@ -85,7 +88,10 @@ async fn records_reach_webhooks_files_and_the_parent() {
     );
     let (node, base) = start(test_config(dir.path(), &extra)).await;
     let client = client();
-    for line in [speeding("e-1", "2025-12-03T14:00:05Z"), EMERGENCY.to_string()] {
+    for line in [
+        speeding("e-1", "2025-12-03T14:00:05Z"),
+        EMERGENCY.to_string(),
+    ] {
         let response = client
             .post(format!("{base}/api/v1/events"))
             .body(line)
@@ -115,8 +121,16 @@ async fn records_reach_webhooks_files_and_the_parent() {
     assert!(decisions >= 2, "{log}");
     let received = received.lock().unwrap().clone();
     let delivered: Vec<_> = received.iter().filter(|(r, _, _)| r == "flaky").collect();
-    assert_eq!(delivered.len(), decisions, "each decision once, the first after a retry");
-    assert!(delivered.iter().all(|(_, _, body)| body["kind"] == "decision"));
+    assert_eq!(
+        delivered.len(),
+        decisions,
+        "each decision once, the first after a retry"
+    );
+    assert!(
+        delivered
+            .iter()
+            .all(|(_, _, body)| body["kind"] == "decision")
+    );
     let mut keys: Vec<&String> = delivered.iter().map(|(_, key, _)| key).collect();
     keys.dedup();
     assert_eq!(keys.len(), decisions, "idempotency keys differ");
@@ -142,6 +156,10 @@ async fn records_reach_webhooks_files_and_the_parent() {
         .lines()
         .filter(|l| !l.contains("\"kind\":\"sink_failure\""))
         .count();
-    assert_eq!(file.lines().count(), engine_records, "the file sink has every record");
+    assert_eq!(
+        file.lines().count(),
+        engine_records,
+        "the file sink has every record"
+    );
     node.shutdown().await;
 }

