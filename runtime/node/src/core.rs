@@ -35,6 +35,11 @@ pub async fn ingest(core: &mpsc::Sender<Request>, inputs: Vec<Input>) -> Result<
         .map_err(|_| "the node is stopping".to_string())?
 }
 
+/// How many of the latest message identities are always kept, whatever their event time:
+/// more than any source has in flight (a request, a Kafka batch, unacknowledged MQTT
+/// messages), so every redelivery after a crash is recognised. ~50 MB at most.
+const DEDUP_KEEP: usize = 1_000_000;
+
 /// The most requests one transaction takes.
 const MAX_GROUP: usize = 256;
 
@@ -153,7 +158,7 @@ impl Core {
             engine,
             next_input,
             next_record,
-            seen: Seen::new(dedup_window_ms),
+            seen: Seen::new(dedup_window_ms, DEDUP_KEEP),
             last_input_wall: Instant::now(),
             shared,
             metrics,
@@ -177,7 +182,7 @@ impl Core {
     /// those inputs were committed with them.
     fn replay(&mut self) -> Result<u64, StoreError> {
         self.engine = new_engine(&self.program, &self.options);
-        self.seen = Seen::new(self.options.dedup_window_ms);
+        self.seen = Seen::new(self.options.dedup_window_ms, DEDUP_KEEP);
         let mut count = 0u64;
         let (engine, seen) = (&mut self.engine, &mut self.seen);
         self.store.for_each_input(|seq, input| {

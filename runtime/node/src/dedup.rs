@@ -3,10 +3,12 @@
 //! `event_id` (unique per `model_id`, contract section 2).
 //!
 //! The set lives in memory and is rebuilt from the journal at start, so it costs no store
-//! write per event. An identity is kept for `window` of event time after the clock passed it:
-//! a redelivery older than that is beyond the allowed lateness anyway, and is dead-lettered
-//! as late. Identities are kept as 128-bit hashes (two SipHash-1-3 of different keys), so the
-//! memory per message is fixed and a false match needs a 2^-128 coincidence.
+//! write per event. An identity is forgotten only when it is both older than `window` of
+//! event time and more than `keep` identities back: a redelivery repeats what was in flight
+//! (a request, a Kafka batch, unacknowledged MQTT messages), which may span any stretch of
+//! event time but not more than a bounded number of messages. Identities are kept as 128-bit
+//! hashes (two SipHash-1-3 of different keys), so the memory per message is fixed and a false
+//! match needs a 2^-128 coincidence.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -16,15 +18,23 @@ pub struct Seen {
     /// Identities in the order they were added, with the clock then.
     order: VecDeque<(i64, u128)>,
     window_ms: i64,
+    keep: usize,
 }
 
 impl Seen {
-    pub fn new(window_ms: i64) -> Seen {
+    pub fn new(window_ms: i64, keep: usize) -> Seen {
         Seen {
             set: HashSet::new(),
             order: VecDeque::new(),
             window_ms: window_ms.max(0),
+            keep,
         }
+    }
+
+    /// The identity of a line that names no message (not JSON, no ids): its bytes, so a
+    /// redelivered bad line is recognised too instead of dead-lettered twice.
+    pub fn key_of_bytes(bytes: &[u8]) -> u128 {
+        Seen::key("\0bytes", &String::from_utf8_lossy(bytes))
     }
 
     /// The identity of a message with these ids.
@@ -50,7 +60,7 @@ impl Seen {
         }
         let cutoff = clock.saturating_sub(self.window_ms);
         while let Some(&(time, old)) = self.order.front() {
-            if time >= cutoff {
+            if time >= cutoff || self.order.len() <= self.keep {
                 break;
             }
             self.order.pop_front();
@@ -73,7 +83,7 @@ mod tests {
 
     #[test]
     fn identities_are_remembered_for_the_window() {
-        let mut seen = Seen::new(1000);
+        let mut seen = Seen::new(1000, 1);
         let a = Seen::key("cam", "e-1");
         assert_ne!(a, Seen::key("cam", "e-2"));
         assert_ne!(a, Seen::key("cam2", "e-1"));
@@ -89,5 +99,17 @@ mod tests {
             "forgotten once the clock is past the window"
         );
         assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
+    fn the_latest_identities_are_kept_whatever_their_time() {
+        let mut seen = Seen::new(10, 3);
+        for (i, time) in [0, 1_000, 2_000, 3_000].into_iter().enumerate() {
+            seen.insert(Seen::key("m", &i.to_string()), time);
+        }
+        assert_eq!(seen.len(), 3, "the oldest goes, the last three stay");
+        assert!(!seen.contains(Seen::key("m", "0")));
+        assert!(seen.contains(Seen::key("m", "1")));
+        assert_ne!(Seen::key_of_bytes(b"x"), Seen::key("x", ""));
     }
 }

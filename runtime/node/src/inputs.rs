@@ -43,7 +43,8 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The identity a redelivery repeats: `model_id` and `event_id`.
+/// The identity a redelivery repeats: `model_id` and `event_id`, or for a line that names
+/// no message, its bytes. A clock tick has none.
 pub fn identity(input: &Input) -> Option<u128> {
     #[derive(serde::Deserialize)]
     struct Ids<'a> {
@@ -54,13 +55,26 @@ pub fn identity(input: &Input) -> Option<u128> {
     }
     match input {
         Input::Line(text) => {
-            let ids: Ids = serde_json::from_str(text).ok()?;
-            Some(Seen::key(&ids.model_id?, &ids.event_id?))
+            let ids = serde_json::from_str::<Ids>(text).ok();
+            match ids
+                .as_ref()
+                .and_then(|i| Some((i.model_id.as_ref()?, i.event_id.as_ref()?)))
+            {
+                Some((model, event)) => Some(Seen::key(model, event)),
+                None => Some(Seen::key_of_bytes(text.as_bytes())),
+            }
         }
         Input::Proto(bytes) => {
-            let event = Event::decode(bytes.as_slice()).ok()?;
-            let event_id = event.event_id.filter(|id| !id.is_empty())?;
-            Some(Seen::key(&event.model_id.unwrap_or_default(), &event_id))
+            let ids = Event::decode(bytes.as_slice()).ok().and_then(|e| {
+                Some((
+                    e.model_id.unwrap_or_default(),
+                    e.event_id.filter(|id| !id.is_empty())?,
+                ))
+            });
+            match ids {
+                Some((model, event)) => Some(Seen::key(&model, &event)),
+                None => Some(Seen::key_of_bytes(bytes)),
+            }
         }
         Input::Tick(_) => None,
     }

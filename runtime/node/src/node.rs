@@ -85,8 +85,10 @@ impl Node {
         shared.slowest_sink.store(u64::MAX, Ordering::Release);
         let mut sink_tasks = Vec::new();
         for sink in build_sinks(&config)? {
+            let start = sinks::start_cursor(&store, &sink.name)?;
             sink_tasks.push(tokio::spawn(sinks::run(
                 sink,
+                start,
                 store.clone(),
                 shared.clone(),
                 cursors.clone(),

@@ -82,9 +82,30 @@ impl Cursors {
 
 const BATCH: usize = 256;
 
-/// Runs `sink` until the node stops: waits for committed records, delivers them in order.
+/// Where a sink starts: its saved cursor, or for a new sink the end of the log, saved at
+/// once (a crash before its first delivery must not move its start to the end of a longer
+/// log). Called before any source runs, so a new sink misses nothing that comes after.
+pub fn start_cursor(store: &Store, name: &str) -> Result<u64, String> {
+    let key = meta::sink_cursor(name);
+    match store.meta(&key) {
+        Ok(Some(cursor)) => Ok(cursor.max(0) as u64),
+        Ok(None) => {
+            let start = store.record_count().map_err(|e| e.to_string())?;
+            store
+                .set_meta(&key, start as i64)
+                .map_err(|e| format!("sink `{name}` cannot save its cursor: {e}"))?;
+            Ok(start)
+        }
+        Err(e) => Err(format!("sink `{name}` cannot read its cursor: {e}")),
+    }
+}
+
+/// Runs `sink` from record `start` until the node stops: waits for committed records,
+/// delivers them in order.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     sink: Sink,
+    start: u64,
     store: Arc<Store>,
     shared: Arc<Shared>,
     cursors: Arc<Cursors>,
@@ -94,23 +115,7 @@ pub async fn run(
     core: mpsc::WeakSender<Request>,
 ) {
     let key = meta::sink_cursor(&sink.name);
-    let mut cursor = match store.meta(&key) {
-        Ok(Some(c)) => c.max(0) as u64,
-        // A new sink starts at the end of the log: it delivers what happens from now on.
-        // The start is saved at once, or a crash before the first batch is delivered would
-        // start it again at the end of a longer log, and what came between would be lost.
-        Ok(None) => {
-            let start = store.record_count().unwrap_or(0);
-            if let Err(e) = store.set_meta(&key, start as i64) {
-                tracing::warn!("sink `{}` cannot save its cursor: {e}", sink.name);
-            }
-            start
-        }
-        Err(e) => {
-            tracing::error!("sink `{}` cannot read its cursor: {e}", sink.name);
-            return;
-        }
-    };
+    let mut cursor = start;
     cursors.set(&sink.name, cursor, &shared);
     let mut target = sink.target;
     loop {

@@ -337,7 +337,7 @@ fn spawn_node(dir: &Path, port: u16, brokers: &str) -> Service {
     std::fs::write(
         &config,
         format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\ndedup_window = \"24h\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
+            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
             dir.join("state").display(),
             kafka_section(brokers, "cbp-kill")
         ),
@@ -388,7 +388,7 @@ async fn tansu_kill_9_mid_stream_gives_every_record_once() {
     let Some(tansu) = Tansu::start(dir.path()).await else {
         return;
     };
-    let events = well_formed_city_day_prefix(dir.path(), 4000);
+    let events = city_day_prefix(dir.path(), 4000);
     let expected = cbpc_run(&events, &[]);
     let total = expected.lines().count() as u64;
     let lines = lines(&events);

@@ -201,7 +201,7 @@ fn spawn_node(dir: &Path, port: u16, mqtt_port: u16) -> Service {
     std::fs::write(
         &config,
         format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\ndedup_window = \"24h\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
+            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
             dir.join("state").display(),
             mqtt_section(mqtt_port)
         ),
@@ -231,7 +231,7 @@ async fn kill_9_mid_stream_gives_every_record_once() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let events = well_formed_city_day_prefix(dir.path(), 1500);
+    let events = city_day_prefix(dir.path(), 1500);
     let expected = cbpc_run(&events, &[]);
     let total = expected.lines().count() as u64;
     let mqtt_port = free_port();

@@ -137,29 +137,3 @@ pub async fn wait_for_records(base: &str, n: u64, timeout: Duration) {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 }
-
-/// The first `n` lines of the shipped city day without its malformed ones (lines that are
-/// not JSON events with `model_id` and `event_id`).
-///
-/// For the crash tests: a redelivered malformed line has no identity for the core to
-/// recognise it by, so it is dead-lettered a second time after a crash (the log gains a
-/// record `cbpc run` does not write), a gap in the core's duplicate detection.
-pub fn well_formed_city_day_prefix(dir: &Path, n: usize) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/city-day.ndjson");
-    let text = std::fs::read_to_string(path).unwrap();
-    let lines: Vec<&str> = text
-        .lines()
-        .take(n)
-        .filter(|line| {
-            serde_json::from_str::<serde_json::Value>(line)
-                .is_ok_and(|event| event["model_id"].is_string() && event["event_id"].is_string())
-        })
-        .collect();
-    assert!(
-        lines.len() > n * 9 / 10,
-        "most of the city day is well formed"
-    );
-    let out = dir.join(format!("city-day-{n}-well-formed.ndjson"));
-    std::fs::write(&out, lines.join("\n") + "\n").unwrap();
-    out
-}
