@@ -14,7 +14,6 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use std::sync::Arc;
@@ -142,14 +141,46 @@ impl RecordProducer {
         })
     }
 
-    pub async fn send(&self, line: &str, record: &Value) -> Result<(), String> {
-        let key = zone_key(record);
-        let message = FutureRecord::to(&self.topic).payload(line).key(&key);
-        self.producer
-            .send(message, Timeout::After(Duration::from_secs(5)))
-            .await
-            .map(|_| ())
-            .map_err(|(e, _)| format!("kafka: {e}"))
+    /// Sends a batch of records: all are handed to the producer first, then their deliveries
+    /// are awaited together (one at a time would take a broker round trip each). The
+    /// idempotent producer keeps their order within each partition.
+    pub async fn send_all(&self, records: &[(&str, &Value)]) -> Vec<Result<(), String>> {
+        let mut deliveries = Vec::with_capacity(records.len());
+        for (line, record) in records {
+            let key = zone_key(record);
+            loop {
+                let message = FutureRecord::to(&self.topic).payload(*line).key(&key);
+                match self.producer.send_result(message) {
+                    Ok(delivery) => {
+                        deliveries.push(Ok(delivery));
+                        break;
+                    }
+                    // The producer's queue is full: let it drain, then hand it over again.
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull,
+                        ),
+                        _,
+                    )) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    Err((e, _)) => {
+                        deliveries.push(Err(format!("kafka: {e}")));
+                        break;
+                    }
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            results.push(match delivery {
+                Ok(future) => match future.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err((e, _))) => Err(format!("kafka: {e}")),
+                    Err(_) => Err("kafka: the producer was dropped".into()),
+                },
+                Err(e) => Err(e),
+            });
+        }
+        results
     }
 }
 

@@ -80,7 +80,7 @@ impl Cursors {
     }
 }
 
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 
 /// Where a sink starts: its saved cursor, or for a new sink the end of the log, saved at
 /// once (a crash before its first delivery must not move its start to the end of a longer
@@ -136,28 +136,55 @@ pub async fn run(
                 }
             }
         };
-        for (seq, line) in batch {
-            let record: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if sink.filter.admits(&record) {
-                match deliver(&mut target, seq, &line, &record).await {
-                    Ok(()) => {
-                        metrics
-                            .sink_delivered
-                            .get_or_create(&vec![("sink".into(), sink.name.clone())])
-                            .inc();
-                    }
-                    Err(error) => {
-                        // Given up after the retries: said in the log and the metrics, and
-                        // the sink moves on so one bad record cannot stop it.
-                        tracing::warn!("sink `{}` gave up on record {seq}: {error}", sink.name);
-                        log_failure(&core, &sink.name, seq, &error).await;
-                        metrics
-                            .sink_failures
-                            .get_or_create(&vec![("sink".into(), sink.name.clone())])
-                            .inc();
-                    }
+        let parsed: Vec<(u64, String, Value)> = batch
+            .into_iter()
+            .map(|(seq, line)| {
+                let record = serde_json::from_str(&line).unwrap_or(Value::Null);
+                (seq, line, record)
+            })
+            .collect();
+        let admitted: Vec<&(u64, String, Value)> = parsed
+            .iter()
+            .filter(|(_, _, record)| sink.filter.admits(record))
+            .collect();
+        let outcomes: Vec<Result<(), String>> = match &mut target {
+            // Kafka takes the batch at once: its deliveries are awaited together.
+            Target::Kafka(producer) => {
+                let records: Vec<(&str, &Value)> = admitted
+                    .iter()
+                    .map(|(_, line, record)| (line.as_str(), record))
+                    .collect();
+                producer.send_all(&records).await
+            }
+            _ => {
+                let mut outcomes = Vec::with_capacity(admitted.len());
+                for (seq, line, record) in &admitted {
+                    outcomes.push(deliver(&mut target, *seq, line, record).await);
+                }
+                outcomes
+            }
+        };
+        for ((seq, _, _), outcome) in admitted.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    metrics
+                        .sink_delivered
+                        .get_or_create(&vec![("sink".into(), sink.name.clone())])
+                        .inc();
+                }
+                Err(error) => {
+                    // Given up after the retries: said in the log and the metrics, and the
+                    // sink moves on so one bad record cannot stop it.
+                    tracing::warn!("sink `{}` gave up on record {seq}: {error}", sink.name);
+                    log_failure(&core, &sink.name, *seq, &error).await;
+                    metrics
+                        .sink_failures
+                        .get_or_create(&vec![("sink".into(), sink.name.clone())])
+                        .inc();
                 }
             }
+        }
+        if let Some((seq, _, _)) = parsed.last() {
             cursor = seq + 1;
         }
         if let Err(e) = store.set_meta(&key, cursor as i64) {
@@ -185,7 +212,11 @@ async fn deliver(target: &mut Target, seq: u64, line: &str, record: &Value) -> R
             .write_all(line.as_bytes())
             .and_then(|()| file.write_all(b"\n"))
             .map_err(|e| e.to_string()),
-        Target::Kafka(producer) => producer.send(line, record).await,
+        Target::Kafka(producer) => producer
+            .send_all(&[(line, record)])
+            .await
+            .pop()
+            .unwrap_or(Ok(())),
         Target::Webhook {
             client,
             url,

