@@ -6,7 +6,9 @@
 //! - `indexed`: every other rule opens with `v.vehicle_data.license_plate == "NEVER-…"`, a
 //!   value no event carries, then a condition that would hold; dispatch indexes the plate.
 //! - `unindexed`: every other rule is `v.severity >= medium and v.confidence < 0.1…`, which
-//!   no event satisfies but the engine must evaluate for every event.
+//!   no event satisfies. No equality test to index (the name is from before range indexes):
+//!   dispatch's range index on `confidence` leaves them out by binary search; before it, the
+//!   engine evaluated every one of them for every event.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench helpers may panic
 

@@ -128,7 +128,7 @@ fn emit_ir_prints_the_header() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let mut lines = stdout.lines();
-    assert_eq!(lines.next(), Some("cbp-ir format 1"));
+    assert_eq!(lines.next(), Some("cbp-ir format 2"));
     assert!(lines.next().unwrap().starts_with("source_hash "));
     assert!(stdout.contains("rules 11"), "{stdout}");
 }

@@ -4,7 +4,7 @@
 //! A bundle is one JSON object, written without whitespace, keys in this order:
 //!
 //! ```text
-//! {"header":{"magic":"cbp-bundle","format_version":1,"source_hash":"…",
+//! {"header":{"magic":"cbp-bundle","format_version":2,"source_hash":"…",
 //!            "content_hash":"…","created_by":"cbpc 0.1.0"},
 //!  "signatures":[],
 //!  "program":{…}}
@@ -245,7 +245,7 @@ mod tests {
         let back = read_bundle(&a);
         assert_eq!(back.as_ref(), Ok(&p));
         let text = String::from_utf8(a).unwrap_or_default();
-        assert!(text.starts_with(r#"{"header":{"magic":"cbp-bundle","format_version":1,"#));
+        assert!(text.starts_with(r#"{"header":{"magic":"cbp-bundle","format_version":2,"#));
         assert!(text.contains(r#""signatures":[]"#));
         assert!(!text.contains("created_at"));
     }
@@ -272,12 +272,12 @@ mod tests {
             Err(BundleError::NotABundle(_))
         ));
         let wrong_version =
-            text.replacen(r#""format_version":1,"s"#, r#""format_version":2,"s"#, 1);
+            text.replacen(r#""format_version":2,"s"#, r#""format_version":3,"s"#, 1);
         assert!(matches!(
             read_bundle(wrong_version.as_bytes()),
             Err(BundleError::Version {
-                found: 2,
-                expected: 1
+                found: 3,
+                expected: 2
             })
         ));
         let other_source = text.replacen(&"ab".repeat(32), &"cd".repeat(32), 1);

@@ -15,8 +15,8 @@
 //! - **Rules, reports and tests** ([`program`]): triggers, conditions (node ids), correlation
 //!   windows, action templates, approvals, escalations, commands, report schedules.
 //! - **Dispatch** ([`program::Dispatch`]): for each message type, the rules it can trigger,
-//!   indexed by discriminating equality tests, so an event is tested only against rules that
-//!   can match it.
+//!   indexed by discriminating equality tests and by range tests on one slot (binary search
+//!   over sorted constants), so an event is tested only against rules that can match it.
 //!
 //! `print` renders a program as text (`cbpc compile --emit ir`); the text is stable and
 //! snapshot-tested.
@@ -39,5 +39,6 @@ pub use types::{EnumId, MessageId, RecordId, Scalar, Ty};
 pub use value::{Row, Value};
 
 /// Bumped whenever the serialized form of [`Program`] changes incompatibly; a runtime refuses
-/// a bundle of another format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// a bundle of another format version. 2: dispatch has range indexes (a runtime of format 1
+/// would ignore them and never test the rules they hold).
+pub const FORMAT_VERSION: u32 = 2;

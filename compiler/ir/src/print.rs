@@ -79,6 +79,17 @@ fn layer_name(level: u8) -> &'static str {
     }
 }
 
+fn cmp_symbol(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "==",
+        CmpOp::Ne => "!=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+    }
+}
+
 fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
@@ -605,7 +616,7 @@ impl Printer<'_> {
             format!("[{}]", v.join(", "))
         };
         for (i, d) in self.program.dispatch.by_message.iter().enumerate() {
-            if d.always.is_empty() && d.indexed.is_empty() {
+            if d.always.is_empty() && d.indexed.is_empty() && d.ranges.is_empty() {
                 continue;
             }
             let name = self.message_name(MessageId(i as u32));
@@ -620,6 +631,24 @@ impl Printer<'_> {
                     "    by s{} {}: {}",
                     disc.slot,
                     self.scalar(disc.ty),
+                    cases.join("; ")
+                ));
+            }
+            for range in &d.ranges {
+                let cases: Vec<String> = range
+                    .cases
+                    .iter()
+                    .map(|(op, bound, ids)| {
+                        let text = self.lit(bound);
+                        // The type is on the line already: `float 0.1` → `0.1`.
+                        let value = text.split_once(' ').map_or(text.as_str(), |(_, v)| v);
+                        format!("{} {value} → {}", cmp_symbol(*op), rules(ids))
+                    })
+                    .collect();
+                self.line(format!(
+                    "    range s{} {}: {}",
+                    range.slot,
+                    self.scalar(range.ty),
                     cases.join("; ")
                 ));
             }

@@ -249,9 +249,11 @@ pub struct Expectation {
     pub location: String,
 }
 
-/// Which rules a message can trigger. For each message type: rules to test always, and rules
+/// Which rules a message can trigger. For each message type: rules to test always, rules
 /// indexed by a discriminating equality test of their condition (`v.violation_type ==
-/// speeding`): only the rules under the message's value of that slot are tested.
+/// speeding`): only the rules under the message's value of that slot are tested, and rules
+/// indexed by a range test (`v.confidence < 0.2`): only the rules whose range holds for the
+/// message's value are tested. Every rule of the type is in exactly one of these.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dispatch {
     /// Indexed by `MessageId`.
@@ -263,6 +265,9 @@ pub struct MessageDispatch {
     /// Indexes into `Program::rules`, ascending.
     pub always: Vec<u32>,
     pub indexed: Vec<Discriminator>,
+    /// Rules indexed by a comparison of one slot with a constant, one index per slot.
+    #[serde(default)]
+    pub ranges: Vec<RangeIndex>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -278,4 +283,19 @@ pub struct Discriminator {
 pub enum Key {
     Int(i64),
     Str(String),
+}
+
+/// Rules whose first `when` has a top-level conjunct `slot op constant` (`op` one of `==`,
+/// `<`, `<=`, `>`, `>=`; the slot an int, float, duration, distance, timestamp or enum of the
+/// trigger). Such a rule can fire only when the comparison is true for the message's value:
+/// never when the slot is absent (null) or, for floats, NaN. The runtime keeps the
+/// constants sorted and finds the rules whose comparison holds by binary search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RangeIndex {
+    pub slot: u32,
+    pub ty: crate::types::Scalar,
+    /// `(op, constant)` → rules (ascending), in order of the constant (then `op`). The
+    /// constant is a literal of the slot's type (`Lit::Int`, `Float`, `Duration`,
+    /// `Distance`, `Timestamp` or `Enum`), never NaN.
+    pub cases: Vec<(crate::expr::CmpOp, crate::expr::Lit, Vec<u32>)>,
 }

@@ -72,6 +72,8 @@ pub struct CompiledCondition {
     code: Arc<CodeMemory>,
     function: ConditionFn,
     needs: Needs,
+    /// `needs.candidate` is not empty: only then must a candidate row be checked.
+    reads_candidate: bool,
     node: NodeId,
 }
 
@@ -95,6 +97,7 @@ impl CompiledCondition {
             code,
             function,
             needs,
+            reads_candidate: needs.candidate != RowNeed::default(),
             node,
         }
     }
@@ -111,7 +114,7 @@ impl CompiledCondition {
 
     /// Whether the condition reads the candidate row (it is a correlation filter).
     pub fn reads_candidate(&self) -> bool {
-        self.needs.candidate != RowNeed::default()
+        self.reads_candidate
     }
 
     /// The condition over `trigger` and, for a correlation filter, `candidate`:
@@ -146,14 +149,16 @@ impl CompiledCondition {
         let long_enough = |(slots, present): (&[u64], &[u64]), need: RowNeed| {
             slots.len() >= need.slots && present.len() >= need.words
         };
+        // A condition that reads no candidate needs nothing of it (any buffers will do).
         if !long_enough(trigger, self.needs.trigger)
-            || !long_enough(candidate, self.needs.candidate)
+            || (self.reads_candidate && !long_enough(candidate, self.needs.candidate))
         {
             return None;
         }
         // SAFETY: `function` points into `self.code`, alive as long as `self`. It reads at
         // most `needs.*.slots` slots and `needs.*.words` presence words of each row, and the
-        // check above guarantees that many; the buffers are borrowed for the whole call and
+        // check above guarantees that many (for a candidate it does not read, `needs` is zero
+        // and nothing needs guaranteeing); the buffers are borrowed for the whole call and
         // it writes nothing. It never traps nor unwinds.
         let result = unsafe {
             (self.function)(

@@ -11,6 +11,14 @@
 //! validity flag; a boolean node's value is a pair of `i8` flags, "certainly true" and
 //! "certainly false" (null is neither), which makes Kleene's `and`/`or` one `band` and one
 //! `bor`.
+//!
+//! Most rows have every field a condition reads, so the function first tests all the
+//! presence bits the condition reads at once (one mask per presence word). When they are all
+//! set it takes a fast path where no load can be null — loads carry no validity flag, `present`
+//! is constant true — and the top-level conjuncts of the condition are tested in order,
+//! returning false at the first false one (what `&&` does; a later conjunct cannot change a
+//! false `and`, and every node is pure). Otherwise it runs the general code above. Both
+//! compute the same result; the fast path only drops work whose outcome is known.
 
 use crate::JitError;
 use crate::shape::{Analysis, ArithKind, Needs, Repr, Shape, arith_result, list_items, repr};
@@ -23,7 +31,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The value the generated function returns for a null (unknown) condition.
 pub const NULL_RESULT: u8 = 2;
@@ -111,20 +119,24 @@ pub fn build_condition<M: Module>(
         values: HashMap::new(),
         words: HashMap::new(),
         needs: Needs::default(),
+        assume_present: false,
+        negations: HashMap::new(),
     };
     let emitted = match params {
         Some(_) => translator.condition(root),
         None => Err(JitError::Internal("a condition has four parameters".into())),
     };
-    // The block is always ended (the builder insists), even when the function is thrown away.
-    let result = match emitted {
-        Ok(result) => result,
-        Err(_) => translator
+    // Every block is ended (the builder insists), even when the function is thrown away: an
+    // error leaves the current block open (no fallible step comes between a block's
+    // terminator and the switch to the next block), and blocks never switched to are empty.
+    if emitted.is_err() {
+        let unknown = translator
             .builder
             .ins()
-            .iconst(types::I8, i64::from(NULL_RESULT)),
-    };
-    translator.builder.ins().return_(&[result]);
+            .iconst(types::I8, i64::from(NULL_RESULT));
+        translator.builder.ins().return_(&[unknown]);
+    }
+    translator.builder.seal_all_blocks();
     let needs = translator.needs;
     translator.builder.finalize(module.target_config());
     emitted.map(|_| needs)
@@ -155,6 +167,11 @@ struct Translator<'a, 'b> {
     /// Presence words already loaded, by row and word index.
     words: HashMap<(usize, u32), Value>,
     needs: Needs,
+    /// On the fast path: every slot the condition reads is present, so loads are never null.
+    assume_present: bool,
+    /// `not1(x)` → `x`: a boolean whose "false" flag is the negation of its "true" flag is
+    /// never null, which lets the fast path branch on `x` and return it as the result.
+    negations: HashMap<Value, Value>,
 }
 
 fn row_index(row: RowRef) -> usize {
@@ -180,6 +197,17 @@ fn int_cc(op: CmpOp) -> IntCC {
     }
 }
 
+/// The ordering that holds exactly when `op` fails, for ordered operands (`<` and `>=`).
+fn opposite_ordering(op: CmpOp) -> Option<CmpOp> {
+    match op {
+        CmpOp::Lt => Some(CmpOp::Ge),
+        CmpOp::Le => Some(CmpOp::Gt),
+        CmpOp::Gt => Some(CmpOp::Le),
+        CmpOp::Ge => Some(CmpOp::Lt),
+        CmpOp::Eq | CmpOp::Ne => None,
+    }
+}
+
 /// IEEE comparisons as Rust's `f64` operators: `==` with NaN is false, `!=` true (orderings
 /// with NaN are made null by the caller).
 fn float_cc(op: CmpOp) -> FloatCC {
@@ -194,12 +222,141 @@ fn float_cc(op: CmpOp) -> FloatCC {
 }
 
 impl Translator<'_, '_> {
-    /// Emits every node under `root` and returns the `u8` result: 0, 1, or [`NULL_RESULT`].
-    fn condition(&mut self, root: NodeId) -> Result<Value, JitError> {
+    /// Emits the function's body: the fast path when every presence bit the condition reads
+    /// is set, the general three-valued code otherwise (see the module docs). Each path
+    /// returns the `u8` result: 0, 1, or [`NULL_RESULT`].
+    fn condition(&mut self, root: NodeId) -> Result<(), JitError> {
         self.analysis
             .condition(root)
             .map_err(JitError::Unsupported)?;
-        for id in self.reachable(root)? {
+        let masks = self.presence_masks(root)?;
+        if masks.is_empty() {
+            let result = self.general(root)?;
+            self.builder.ins().return_(&[result]);
+            return Ok(());
+        }
+        // The bits of the mask that are clear in the word, over every word read: zero when
+        // every field read is present (`not`, then `test` against the mask, on x86-64).
+        let mut missing: Option<Value> = None;
+        for (&(row, word_index), &mask) in &masks {
+            let word = self.word(row, word_index);
+            let b = &mut self.builder;
+            let absent = b.ins().bnot(word);
+            let absent = b.ins().band_imm_u(absent, mask as i64);
+            missing = Some(match missing {
+                Some(before) => b.ins().bor(before, absent),
+                None => absent,
+            });
+        }
+        let fast = self.builder.create_block();
+        let general = self.builder.create_block();
+        // Laid out after the fast path, which then falls through from the entry.
+        self.builder.set_cold_block(general);
+        if let Some(missing) = missing {
+            self.builder.ins().brif(missing, general, &[], fast, &[]);
+        }
+        self.builder.switch_to_block(fast);
+        self.assume_present = true;
+        self.values.clear();
+        self.fast_path(root)?;
+        self.builder.switch_to_block(general);
+        self.assume_present = false;
+        self.values.clear();
+        let result = self.general(root)?;
+        self.builder.ins().return_(&[result]);
+        Ok(())
+    }
+
+    /// Every node under `root` in one straight-line block; the `u8` result.
+    fn general(&mut self, root: NodeId) -> Result<Value, JitError> {
+        self.emit_under(root)?;
+        let (t, f) = self.logic(root)?;
+        Ok(self.result(t, f))
+    }
+
+    /// 1 when true, 0 when false, 2 when neither: 2 - 2f - t.
+    fn result(&mut self, t: Value, f: Value) -> Value {
+        let b = &mut self.builder;
+        let twice_f = b.ins().ishl_imm_u(f, 1);
+        let sum = b.ins().iadd(twice_f, t);
+        let unknown = b.ins().iconst(types::I8, i64::from(NULL_RESULT));
+        b.ins().isub(unknown, sum)
+    }
+
+    /// The top-level conjuncts in order, on rows where every slot read is present: a false
+    /// conjunct returns 0 at once; after the last, 1 when all were true, else null (a NaN
+    /// ordering or an overflow can still make a conjunct null).
+    fn fast_path(&mut self, root: NodeId) -> Result<(), JitError> {
+        let mut parts = Vec::new();
+        self.conjuncts(root, &mut parts);
+        // The "true" flags of the conjuncts passed so far that could be null: a conjunct
+        // that is never null and was not false is true, nothing to remember.
+        let mut maybe_null_true: Option<Value> = None;
+        let mut last = None;
+        let count = parts.len();
+        // One block returns false for every conjunct, laid out at the end: a row that passes
+        // a conjunct falls through to the next.
+        let stop = self.builder.create_block();
+        self.builder.set_cold_block(stop);
+        for (i, part) in parts.into_iter().enumerate() {
+            self.emit_under(part)?;
+            let (t, f) = self.logic(part)?;
+            let never_null = self.negations.get(&f) == Some(&t);
+            if i + 1 == count {
+                last = Some((t, f, never_null));
+                break;
+            }
+            let next = self.builder.create_block();
+            if never_null {
+                self.builder.ins().brif(t, next, &[], stop, &[]);
+            } else {
+                maybe_null_true = Some(match maybe_null_true {
+                    Some(before) => self.builder.ins().band(before, t),
+                    None => t,
+                });
+                self.builder.ins().brif(f, stop, &[], next, &[]);
+            }
+            self.builder.switch_to_block(next);
+        }
+        let Some((t, f, never_null)) = last else {
+            return Err(JitError::Internal("a condition without conjuncts".into()));
+        };
+        let result = match maybe_null_true {
+            // No conjunct can be null: the result is whether the last is true.
+            None if never_null => t,
+            None => self.result(t, f),
+            Some(before) => {
+                let all_true = self.builder.ins().band(before, t);
+                self.result(all_true, f)
+            }
+        };
+        self.builder.ins().return_(&[result]);
+        // Only reached from the branches above; without one it stays empty.
+        if count > 1 {
+            self.builder.switch_to_block(stop);
+            let no = self.i8(0);
+            self.builder.ins().return_(&[no]);
+        }
+        Ok(())
+    }
+
+    /// The operands of the `and`s at the top of `id`, left to right.
+    fn conjuncts(&self, id: NodeId, out: &mut Vec<NodeId>) {
+        match self.program.node(id) {
+            Some(Node::And(a, b)) => {
+                self.conjuncts(*a, out);
+                self.conjuncts(*b, out);
+            }
+            _ => out.push(id),
+        }
+    }
+
+    /// Emits the nodes under `id` not emitted yet, operands first.
+    fn emit_under(&mut self, id: NodeId) -> Result<(), JitError> {
+        for id in self.reachable(id)? {
+            if self.values.contains_key(&id) {
+                continue;
+            }
             let node = self
                 .program
                 .node(id)
@@ -207,13 +364,20 @@ impl Translator<'_, '_> {
             let value = self.node(id, node)?;
             self.values.insert(id, value);
         }
-        let (t, f) = self.logic(root)?;
-        // 1 when true, 0 when false, 2 when neither: 2 - 2f - t.
-        let b = &mut self.builder;
-        let twice_f = b.ins().ishl_imm_u(f, 1);
-        let sum = b.ins().iadd(twice_f, t);
-        let unknown = b.ins().iconst(types::I8, i64::from(NULL_RESULT));
-        Ok(b.ins().isub(unknown, sum))
+        Ok(())
+    }
+
+    /// The presence bits the condition reads, as a mask per (row, presence word).
+    fn presence_masks(&self, root: NodeId) -> Result<BTreeMap<(usize, u32), u64>, JitError> {
+        let mut masks: BTreeMap<(usize, u32), u64> = BTreeMap::new();
+        for id in self.reachable(root)? {
+            if let Some(Node::Load { row, slot, .. } | Node::Present { row, slot }) =
+                self.program.node(id)
+            {
+                *masks.entry((row_index(*row), slot / 64)).or_default() |= 1u64 << (slot % 64);
+            }
+        }
+        Ok(masks)
     }
 
     /// The nodes under `root` (itself included), ascending: operands before their users.
@@ -256,7 +420,9 @@ impl Translator<'_, '_> {
     }
 
     fn not1(&mut self, flag: Value) -> Value {
-        self.builder.ins().bxor_imm_s(flag, 1)
+        let negated = self.builder.ins().bxor_imm_s(flag, 1);
+        self.negations.insert(negated, flag);
+        negated
     }
 
     /// A boolean node in Kleene form (the null literal is neither true nor false).
@@ -311,12 +477,16 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Bit `slot` of a row's presence words, as an `i8` 0 or 1.
-    fn present_bit(&mut self, row: RowRef, slot: u32) -> Value {
-        self.needs.row(row).present(slot);
-        let index = row_index(row);
-        let word_index = slot / 64;
-        let word = match self.words.get(&(index, word_index)) {
+    /// Presence word `word_index` of row `index` (0 trigger, 1 candidate), loaded once (the
+    /// first load is in the entry block, which every path goes through).
+    fn word(&mut self, index: usize, word_index: u32) -> Value {
+        let row = if index == 0 {
+            RowRef::Trigger
+        } else {
+            RowRef::Candidate
+        };
+        self.needs.row(row).present(word_index.saturating_mul(64));
+        match self.words.get(&(index, word_index)) {
             Some(word) => *word,
             None => {
                 let present = self.rows[index].1;
@@ -327,7 +497,13 @@ impl Translator<'_, '_> {
                 self.words.insert((index, word_index), word);
                 word
             }
-        };
+        }
+    }
+
+    /// Bit `slot` of a row's presence words, as an `i8` 0 or 1.
+    fn present_bit(&mut self, row: RowRef, slot: u32) -> Value {
+        self.needs.row(row).present(slot);
+        let word = self.word(row_index(row), slot / 64);
         let b = &mut self.builder;
         let shifted = b.ins().ushr_imm_u(word, i64::from(slot % 64));
         let bit = b.ins().ireduce(types::I8, shifted);
@@ -340,7 +516,12 @@ impl Translator<'_, '_> {
             Node::Load { row, slot, ty } => {
                 self.needs.row(*row).load(*slot);
                 let slots = self.rows[row_index(*row)].0;
-                let present = self.present_bit(*row, *slot);
+                // On the fast path the slot is known to be present: no validity flag.
+                let present = if self.assume_present {
+                    None
+                } else {
+                    Some(self.present_bit(*row, *slot))
+                };
                 let b = &mut self.builder;
                 let bits = match repr(*ty) {
                     // An enum slot holds a `u32` variant index (the interpreter reads
@@ -354,13 +535,18 @@ impl Translator<'_, '_> {
                     Repr::Bool => {
                         let raw = b.ins().load(types::I64, readonly(), slots, offset(*slot));
                         let v = b.ins().icmp_imm_s(IntCC::NotEqual, raw, 0);
-                        let (t, f) = self.logic_of(v, Some(present));
+                        let (t, f) = self.logic_of(v, present);
                         return Ok(Val::Logic { t, f });
                     }
                 };
-                Ok(Val::Scalar(bits, Some(present)))
+                Ok(Val::Scalar(bits, present))
             }
             Node::Present { row, slot } => {
+                if self.assume_present {
+                    let t = self.i8(1);
+                    let f = self.i8(0);
+                    return Ok(Val::Logic { t, f });
+                }
                 let t = self.present_bit(*row, *slot);
                 let f = self.not1(t);
                 Ok(Val::Logic { t, f })
@@ -584,16 +770,26 @@ impl Translator<'_, '_> {
         let r = repr(ty);
         let (a, va) = self.scalar(lhs, r)?;
         let (c, vc) = self.scalar(rhs, r)?;
-        let mut valid = self.both(va, vc);
+        let valid = self.both(va, vc);
         let b = &mut self.builder;
-        let holds = if ty.is_float() {
+        if ty.is_float()
+            && let Some(opposite) = opposite_ordering(op)
+        {
+            // An ordering with NaN has no answer (`partial_cmp` is `None`): null. IEEE
+            // orderings are false with NaN, so `a < c` is certainly true when `fcmp lt`
+            // holds and certainly false when `fcmp ge` does; with NaN, neither.
             let holds = b.ins().fcmp(float_cc(op), a, c);
-            if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                // An ordering with NaN has no answer (`partial_cmp` is `None`): null.
-                let ordered = b.ins().fcmp(FloatCC::Ordered, a, c);
-                valid = self.both(valid, Some(ordered));
-            }
-            holds
+            let fails = b.ins().fcmp(float_cc(opposite), a, c);
+            return Ok(match valid {
+                None => Val::Logic { t: holds, f: fails },
+                Some(valid) => Val::Logic {
+                    t: b.ins().band(holds, valid),
+                    f: b.ins().band(fails, valid),
+                },
+            });
+        }
+        let holds = if ty.is_float() {
+            b.ins().fcmp(float_cc(op), a, c)
         } else {
             b.ins().icmp(int_cc(op), a, c)
         };

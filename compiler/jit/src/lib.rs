@@ -56,13 +56,20 @@
 //! # The code
 //!
 //! Every compiled node is total and pure (checked arithmetic gives null instead of
-//! trapping; divisors are guarded), so a condition is one straight-line block: both sides of
-//! `and`, `or`, `??` and `if` are computed and combined with `band`/`bor`/`select`, which
-//! gives what short-circuit evaluation gives, without branches to mispredict. Every node
-//! under a root is one SSA value, so a subexpression shared through hash-consing is computed
-//! once per call. Booleans are carried as two flags, "certainly true" and "certainly false"
-//! (null is neither), so Kleene's `and` is one `band` and one `bor`; other values carry a
-//! validity flag unless they can never be null. [`clif`] shows the IR of a condition.
+//! trapping; divisors are guarded), so the general code of a condition is one straight-line
+//! block: both sides of `and`, `or`, `??` and `if` are computed and combined with
+//! `band`/`bor`/`select`, which gives what short-circuit evaluation gives, without branches
+//! to mispredict. Every node under a root is one SSA value, so a subexpression shared
+//! through hash-consing is computed once per call. Booleans are carried as two flags,
+//! "certainly true" and "certainly false" (null is neither), so Kleene's `and` is one `band`
+//! and one `bor`; other values carry a validity flag unless they can never be null.
+//!
+//! In front of it, a fast path for the common row: one test of all the presence bits the
+//! condition reads (a mask per presence word). When every one is set, no load can be null,
+//! so loads carry no validity flag and `present` is constant; the top-level conjuncts are
+//! then tested in order and the first false one returns false, like `&&` (a null conjunct —
+//! NaN ordering, overflow — does not stop the test, since a later false one still makes the
+//! `and` false). [`clif`] shows the IR of a condition.
 
 mod call;
 mod codegen;

@@ -829,7 +829,8 @@ fn object_files_export_each_condition() {
     assert!(contains(b"speeding\0"));
 }
 
-/// `x + 1 > 2 and x + 1 < 10`: `x + 1` is one node, so one load and one addition.
+/// `x + 1 > 2 and x + 1 < 10`: `x + 1` is one node, so one load and one addition on each
+/// path (the fast path, where `x` is present, and the general one).
 #[test]
 fn shared_subexpressions_are_computed_once() {
     let mut g = GraphBuilder::default();
@@ -849,10 +850,10 @@ fn shared_subexpressions_are_computed_once() {
     let both = g.add(Node::And(above, below));
     let program = program(g.finish());
     let text = clif(&program, both, &mut |_| 0).expect("clif");
-    assert_eq!(text.matches("sadd_overflow").count(), 1, "{text}");
-    // one load of the slot (offset 24) and one of its presence word
-    assert_eq!(text.matches("load.i64").count(), 2, "{text}");
-    assert_eq!(text.matches("+24").count(), 1, "{text}");
+    assert_eq!(text.matches("sadd_overflow").count(), 2, "{text}");
+    // one load of the presence word, shared, and one of the slot (offset 24) per path
+    assert_eq!(text.matches("load.i64").count(), 3, "{text}");
+    assert_eq!(text.matches("+24").count(), 2, "{text}");
     let mut trigger = row(4);
     trigger.set(3, 4);
     let jit = Jit::compile_roots(&program, &[both], &mut |_| 0).expect("jit");
@@ -860,4 +861,55 @@ fn shared_subexpressions_are_computed_once() {
         jit.condition(both).expect("compiled").eval(&trigger, None),
         Some(true)
     );
+}
+
+/// Every slot present (the fast path): `x > 0.5 and y > 0.5 and z > 0.5` over floats where
+/// NaN makes a conjunct null. A false conjunct anywhere — even after a null one — makes the
+/// whole false; otherwise a null one makes it null. The same rows with a slot absent take
+/// the general path and must agree.
+#[test]
+fn conjunctions_on_present_rows_stop_at_false_and_keep_null() {
+    let values = [(0.9, Some(true)), (0.1, Some(false)), (f64::NAN, None)];
+    let build = |g: &mut GraphBuilder, _: &mut Symbols| {
+        let half = float(g, 0.5);
+        let parts: Vec<NodeId> = (0..3)
+            .map(|slot| {
+                let x = load(g, slot, Scalar::Float);
+                cmp(g, CmpOp::Gt, Scalar::Float, x, half)
+            })
+            .collect();
+        let first = g.add(Node::And(parts[0], parts[1]));
+        g.add(Node::And(first, parts[2]))
+    };
+    for a in values {
+        for b in values {
+            for c in values {
+                let parts = [a.1, b.1, c.1];
+                let expected = if parts.contains(&Some(false)) {
+                    Some(false)
+                } else if parts.contains(&None) {
+                    None
+                } else {
+                    Some(true)
+                };
+                let mut trigger = row(3);
+                for (slot, (v, _)) in [a, b, c].into_iter().enumerate() {
+                    trigger.set(slot as u32, v.to_bits());
+                }
+                let got = eval_with(build, &trigger, None, &mut Symbols::default());
+                assert_eq!(got, expected, "{:?} {:?} {:?}", a.0, b.0, c.0);
+                // Slot 2 absent: null unless an earlier conjunct is false.
+                let mut partial = row(3);
+                partial.set(0, a.0.to_bits());
+                partial.set(1, b.0.to_bits());
+                let expected = if parts[..2].contains(&Some(false)) {
+                    Some(false)
+                } else {
+                    None
+                };
+                let got = eval_with(build, &partial, None, &mut Symbols::default());
+                assert_eq!(got, expected, "{:?} {:?} absent", a.0, b.0);
+            }
+        }
+    }
 }

@@ -4,10 +4,12 @@
 //!
 //! A rule is indexed when a top-level conjunct of its first `when` is `slot == literal`,
 //! `slot in [literals]`, or a bare bool slot (`order.urgent`, `not order.urgent`). Per message
-//! type the slot indexed by most rules is chosen (ties: the lower slot); the other rules are
-//! tested always.
+//! type the slot indexed by most rules is chosen (ties: the lower slot). The other rules are
+//! indexed by a range comparison of their first `when` when they have one (`ranges.rs`), and
+//! tested always otherwise.
 
 use crate::fold::is_key_scalar;
+use crate::ranges::{Range, rule_ranges};
 use cbp_ir::expr::{CmpOp, Lit, Node};
 use cbp_ir::program::{Discriminator, Dispatch, Key, MessageDispatch, Step};
 use cbp_ir::{NodeId, Program, RowRef, Scalar};
@@ -19,6 +21,7 @@ type Candidate = (u32, Scalar, Vec<Key>);
 pub fn build(program: &Program) -> Dispatch {
     let mut by_message = vec![MessageDispatch::default(); program.messages.len()];
     let mut candidates: Vec<Vec<Candidate>> = Vec::with_capacity(program.rules.len());
+    let mut ranges: Vec<Vec<Range>> = Vec::with_capacity(program.rules.len());
     for rule in &program.rules {
         let first_when = rule.steps.iter().find_map(|s| match s {
             Step::When { cond, .. } => Some(*cond),
@@ -27,6 +30,11 @@ pub fn build(program: &Program) -> Dispatch {
         candidates.push(
             first_when
                 .map(|c| rule_candidates(program, c))
+                .unwrap_or_default(),
+        );
+        ranges.push(
+            first_when
+                .map(|c| rule_ranges(program, c))
                 .unwrap_or_default(),
         );
     }
@@ -53,6 +61,7 @@ pub fn build(program: &Program) -> Dispatch {
             .max_by(|a, b| a.1.1.cmp(&b.1.1).then(b.0.0.cmp(&a.0.0)))
             .map(|((slot, _), (ty, _))| (*slot, *ty));
         let mut cases: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
+        let mut rest = Vec::new();
         for &i in &rules {
             let hit = best.and_then(|(slot, ty)| {
                 candidates
@@ -70,9 +79,12 @@ pub fn build(program: &Program) -> Dispatch {
                         }
                     }
                 }
-                None => dispatch.always.push(i as u32),
+                None => rest.push(i as u32),
             }
         }
+        let (range_indexes, always) = crate::ranges::build(&ranges, rest);
+        dispatch.always = always;
+        dispatch.ranges = range_indexes;
         if let Some((slot, ty)) = best {
             dispatch.indexed.push(Discriminator {
                 slot,
@@ -84,7 +96,7 @@ pub fn build(program: &Program) -> Dispatch {
     Dispatch { by_message }
 }
 
-fn conjuncts(program: &Program, id: NodeId, out: &mut Vec<NodeId>) {
+pub(crate) fn conjuncts(program: &Program, id: NodeId, out: &mut Vec<NodeId>) {
     match program.node(id) {
         Some(Node::And(a, b)) => {
             conjuncts(program, *a, out);

@@ -17,6 +17,7 @@ mod expr;
 mod fold;
 mod index;
 mod layouts;
+mod ranges;
 mod rules;
 mod sources;
 mod testcases;

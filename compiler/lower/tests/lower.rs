@@ -374,7 +374,14 @@ fn dispatch_indexes_by_the_most_shared_slot() {
         Storage::Slot(s) => s,
         _ => panic!(),
     };
-    assert_eq!(d.always, vec![2], "rule c has no equality test");
+    assert!(d.always.is_empty(), "{:?}", d.always);
+    // Rule c has no equality test: its range test indexes it.
+    assert_eq!(d.ranges.len(), 1);
+    assert_eq!(d.ranges[0].slot, envelope::SEVERITY);
+    assert_eq!(
+        d.ranges[0].cases,
+        vec![(CmpOp::Ge, Lit::Enum(cbp_ir::EnumId(6), 1), vec![2])]
+    );
     assert_eq!(d.indexed.len(), 1);
     let disc = &d.indexed[0];
     assert_eq!(disc.slot, kind_slot);
@@ -393,6 +400,86 @@ fn dispatch_indexes_by_the_most_shared_slot() {
         .expect("approval_response");
     let d = &p.dispatch.by_message[other.id.0 as usize];
     assert!(d.always.is_empty() && d.indexed.is_empty());
+}
+
+const RANGES: &str = r#"
+package demo
+
+event reading {
+    level: float
+    count: int
+    wait: duration
+}
+
+system db {
+    layer: local
+    kind: database
+}
+
+rule low at local {
+    on r: reading
+    when r.level < -1.5 and r.count > 0
+    then { log db { n: 1 } }
+}
+
+rule high at local {
+    on r: reading
+    when 2.0 <= r.level
+    then { log db { n: 2 } }
+}
+
+rule same at local {
+    on r: reading
+    when r.level < -1.5
+    then { log db { n: 3 } }
+}
+
+rule long_wait at local {
+    on r: reading
+    when r.wait > 5min
+    then { log db { n: 4 } }
+}
+
+rule unindexable at local {
+    on r: reading
+    when r.count != 3 or r.level > 1.0
+    then { log db { n: 5 } }
+}
+"#;
+
+#[test]
+fn dispatch_indexes_range_tests() {
+    let p = common::lower_text(RANGES);
+    let m = p.message_by_name("reading").expect("reading");
+    let slot = |name: &str| match m.field(name).expect("field").storage {
+        Storage::Slot(s) => s,
+        _ => panic!(),
+    };
+    let d = &p.dispatch.by_message[m.id.0 as usize];
+    assert!(d.indexed.is_empty());
+    assert_eq!(d.always, vec![4], "an `or` is not indexed");
+    assert_eq!(d.ranges.len(), 2);
+    let level = &d.ranges[0];
+    assert_eq!((level.slot, level.ty), (slot("level"), Scalar::Float));
+    // A constant on the left is flipped; equal constants share a case; rules ascending.
+    assert_eq!(
+        level.cases,
+        vec![
+            (CmpOp::Lt, Lit::Float((-1.5f64).to_bits()), vec![0, 2]),
+            (CmpOp::Ge, Lit::Float(2.0f64.to_bits()), vec![1]),
+        ]
+    );
+    let wait = &d.ranges[1];
+    assert_eq!((wait.slot, wait.ty), (slot("wait"), Scalar::Duration));
+    assert_eq!(
+        wait.cases,
+        vec![(CmpOp::Gt, Lit::Duration(300_000), vec![3])]
+    );
+    let text = cbp_ir::print::print(&p);
+    assert!(
+        text.contains("    range s") && text.contains("float: < -1.5 → [0, 2]; >= 2.0 → [1]"),
+        "{text}"
+    );
 }
 
 #[test]
