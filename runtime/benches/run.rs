@@ -9,7 +9,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench helpers may panic
 
 use cbp_ir::Program;
-use cbp_runtime::proto::{EventReader, encode_event, json_to_event, push_frame};
+use cbp_runtime::proto::{
+    EventReader, RawFrame, encode_event, json_to_event, push_frame, push_message,
+};
 use cbp_runtime::{Engine, RunOptions};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::path::Path;
@@ -58,13 +60,27 @@ fn events() -> (Vec<String>, Vec<u8>) {
 
 /// What `cbpc run` writes for a record.
 fn write(out: &mut Vec<u8>, record: &cbp_runtime::Record) {
-    out.extend_from_slice(record.to_json_line().as_bytes());
+    record.write_json(out);
     out.push(b'\n');
+}
+
+/// The lines of `input` (split with `memchr`, as `cbpc run`'s `read_until` does).
+fn split_lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = input;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or_default();
+        Some(line)
+    })
 }
 
 fn replay_ndjson(mut engine: Engine, input: &[u8]) -> usize {
     let mut out = Vec::new();
-    for (n, line) in input.split(|b| *b == b'\n').enumerate() {
+    for (n, line) in split_lines(input).enumerate() {
         if line.is_empty() {
             continue;
         }
@@ -79,9 +95,16 @@ fn replay_proto(mut engine: Engine, input: &[u8]) -> usize {
     let mut out = Vec::new();
     let mut reader = EventReader::new(input);
     let mut n = 0;
-    while let Some(frame) = reader.next_frame().unwrap() {
+    while let Some(frame) = reader.next_message().unwrap() {
         n += 1;
-        push_frame(&mut engine, n, &frame, &mut |r| write(&mut out, r));
+        match frame {
+            RawFrame::Message(bytes) => {
+                push_message(&mut engine, n, bytes, &mut |r| write(&mut out, r));
+            }
+            RawFrame::Broken(frame) => {
+                push_frame(&mut engine, n, &frame, &mut |r| write(&mut out, r));
+            }
+        }
     }
     engine.finish(&mut |r| write(&mut out, r));
     out.len()
@@ -119,8 +142,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(lines.len() as u64));
     group.bench_function("serde_json_value_parse", |b| {
         b.iter(|| {
-            ndjson
-                .split(|b| *b == b'\n')
+            split_lines(&ndjson)
                 .filter(|l| !l.is_empty())
                 .map(|l| serde_json::from_slice::<serde_json::Value>(l).is_ok() as usize)
                 .sum::<usize>()

@@ -5,10 +5,16 @@
 //! fields are ignored. The first problem refuses the line with a message that names the field
 //! (`field `payload.water_level_cm`: expected int, found string`).
 
+mod input;
 mod proto_input;
+mod scan;
+mod wire;
+
+pub(crate) use input::{Input, Path};
 
 use crate::intern::Interner;
 use crate::time::{parse_duration, parse_rfc3339};
+use bumpalo::Bump;
 use cbp_ir::layout::{ENVELOPE_FIELDS, FieldLayout, MessageLayout, Storage, envelope};
 use cbp_ir::{MessageId, Program, Row, Scalar, Ty, Value};
 use serde_json::{Map, Value as JsonValue};
@@ -27,6 +33,8 @@ pub struct Decoder {
     /// By message id: its string and zone slots, each of which may add a held text to the
     /// row's objects (reserved up front).
     text_slots: Vec<usize>,
+    /// The value of every empty `metadata`, shared.
+    empty_map: Arc<BTreeMap<String, Value>>,
 }
 
 fn count_text_slots(fields: &[FieldLayout]) -> usize {
@@ -44,19 +52,6 @@ fn count_text_slots(fields: &[FieldLayout]) -> usize {
         .sum()
 }
 
-/// What a JSON value is, for error messages.
-fn json_kind(value: &JsonValue) -> &'static str {
-    match value {
-        JsonValue::Null => "null",
-        JsonValue::Bool(_) => "bool",
-        JsonValue::Number(n) if n.is_i64() || n.is_u64() => "int",
-        JsonValue::Number(_) => "float",
-        JsonValue::String(_) => "string",
-        JsonValue::Array(_) => "list",
-        JsonValue::Object(_) => "object",
-    }
-}
-
 pub(crate) fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_string()
@@ -67,6 +62,10 @@ pub(crate) fn join(path: &str, name: &str) -> String {
 
 fn field_error(path: &str, message: impl std::fmt::Display) -> String {
     format!("field `{path}`: {message}")
+}
+
+fn path_error(path: &Path<'_>, message: impl std::fmt::Display) -> String {
+    field_error(&path.render(), message)
 }
 
 impl Decoder {
@@ -101,6 +100,7 @@ impl Decoder {
             program,
             by_name,
             text_slots,
+            empty_map: Arc::new(BTreeMap::new()),
         }
     }
 
@@ -115,19 +115,64 @@ impl Decoder {
             .and_then(|id| self.program.message(*id))
     }
 
-    /// Decodes one input line.
+    /// Decodes one input line: streamed straight into the row when the line is in the
+    /// scanner's subset and decodes, else (and for every refusal) through `serde_json`, whose
+    /// outcome is the reference.
     pub fn decode_line(&self, interner: &mut Interner, line: &str) -> Result<Row, String> {
+        self.decode_line_in(interner, line, &mut Bump::new())
+    }
+
+    /// [`Decoder::decode_line`] with a scratch arena for the scanner (reset here; keeping
+    /// one from line to line saves allocating it).
+    pub fn decode_line_in(
+        &self,
+        interner: &mut Interner,
+        line: &str,
+        scratch: &mut Bump,
+    ) -> Result<Row, String> {
+        scratch.reset();
+        if let Some(object) = scan::parse_object(line, scratch)
+            && let Ok(row) = self.decode_tok(interner, &object)
+        {
+            return Ok(row);
+        }
+        self.decode_line_reference(interner, line)
+    }
+
+    /// The row of one length-delimited `cbp.v1.Event`'s bytes, read straight from the wire
+    /// format; `None` when the direct reader or the walk refuses it (decode it with prost
+    /// and its JSON form then, for the exact outcome).
+    pub fn decode_wire(&self, interner: &mut Interner, bytes: &[u8]) -> Option<Row> {
+        self.decode_wire_in(interner, bytes, &mut Bump::new())
+    }
+
+    /// [`Decoder::decode_wire`] with a scratch arena (see [`Decoder::decode_line_in`]).
+    pub fn decode_wire_in(
+        &self,
+        interner: &mut Interner,
+        bytes: &[u8],
+        scratch: &mut Bump,
+    ) -> Option<Row> {
+        scratch.reset();
+        let object = wire::parse_event(bytes, scratch)?;
+        self.decode_tok(interner, &object).ok()
+    }
+
+    /// [`Decoder::decode_line`] through a `serde_json::Value` only: the reference the
+    /// streaming path must agree with (and the path of every dead letter).
+    pub fn decode_line_reference(
+        &self,
+        interner: &mut Interner,
+        line: &str,
+    ) -> Result<Row, String> {
         if line.trim().is_empty() {
             return Err("empty line: expected a JSON object".into());
         }
         let value: JsonValue =
             serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
         match &value {
-            JsonValue::Object(object) => self.decode_object(interner, object),
-            other => Err(format!(
-                "expected a JSON object, found {}",
-                json_kind(other)
-            )),
+            JsonValue::Object(_) => self.decode_input(interner, &value),
+            other => Err(format!("expected a JSON object, found {}", other.kind())),
         }
     }
 
@@ -138,63 +183,138 @@ impl Decoder {
         interner: &mut Interner,
         object: &Map<String, JsonValue>,
     ) -> Result<Row, String> {
-        let name = match object.get("type") {
-            None | Some(JsonValue::Null) => return Err(field_error("type", "missing")),
-            Some(JsonValue::String(name)) => name,
-            Some(other) => {
-                return Err(field_error(
-                    "type",
-                    format!("expected string, found {}", json_kind(other)),
-                ));
+        self.decode_with(interner, |key| object.get(key))
+    }
+
+    /// Decodes a message from any JSON-shaped input whose top is an object.
+    pub(crate) fn decode_input<V: Input>(
+        &self,
+        interner: &mut Interner,
+        object: &V,
+    ) -> Result<Row, String> {
+        self.decode_with(interner, |key| object.get(key))
+    }
+
+    /// [`Decoder::decode_input`] for the scanner's values: the envelope's keys are found in
+    /// one pass over the entries instead of a search each.
+    pub(crate) fn decode_tok(
+        &self,
+        interner: &mut Interner,
+        object: &scan::Tok<'_>,
+    ) -> Result<Row, String> {
+        let &scan::Tok::Object(entries) = object else {
+            return self.decode_input(interner, object);
+        };
+        let mut known: [Option<&scan::Tok<'_>>; TOP_KEYS.len()] = [None; TOP_KEYS.len()];
+        for (key, value) in entries.iter() {
+            if let Some(i) = top_key(key) {
+                // A repeated key: the last one counts.
+                known[i] = Some(value);
             }
+        }
+        self.decode_with(interner, |key| match top_key(key) {
+            Some(i) => known[i],
+            None => object.get(key),
+        })
+    }
+
+    /// The walk over the layout; `top` looks up a top-level key of the message.
+    fn decode_with<'v, V: Input + 'v>(
+        &self,
+        interner: &mut Interner,
+        top: impl Fn(&str) -> Option<&'v V>,
+    ) -> Result<Row, String> {
+        let name = match top("type") {
+            None => return Err(field_error("type", "missing")),
+            Some(v) if v.is_null() => return Err(field_error("type", "missing")),
+            Some(v) => v.as_str().ok_or_else(|| {
+                field_error("type", format!("expected string, found {}", v.kind()))
+            })?,
         };
         let layout = self
             .message_named(name)
             .ok_or_else(|| format!("unknown message type `{name}`"))?;
         let mut row = self.new_row(layout);
-        let empty = Map::new();
-        let payload = match object.get("payload") {
-            None | Some(JsonValue::Null) => &empty,
-            Some(JsonValue::Object(payload)) => payload,
+        let payload = match top("payload") {
+            None => None,
+            Some(v) if v.is_null() => None,
+            Some(v) if v.is_object() => Some(v),
             Some(other) => {
                 return Err(field_error(
                     "payload",
-                    format!("expected object, found {}", json_kind(other)),
+                    format!("expected object, found {}", other.kind()),
                 ));
             }
         };
         let mut writer = Writer {
             program: &self.program,
+            empty_map: &self.empty_map,
             interner,
             row: &mut row,
         };
+        let root = Path::Root("payload");
         for (i, field) in layout.fields.iter().enumerate() {
             if i < ENVELOPE_FIELDS {
-                writer.envelope_field(field, object)?;
+                let given = top(&field.name).filter(|v| !v.is_null());
+                writer.envelope_field(field, given, &top)?;
             } else {
-                let path = join("payload", &field.name);
-                writer.field(field, payload.get(&field.name), &path)?;
+                let value = payload.and_then(|p| p.get(&field.name));
+                writer.field(field, value, &Path::Field(&root, &field.name))?;
             }
         }
         Ok(row)
     }
 }
 
+/// The top-level keys every message may have.
+const TOP_KEYS: [&str; 11] = [
+    "event_id",
+    "model_id",
+    "type",
+    "timestamp",
+    "timestamp_ms",
+    "location",
+    "zone",
+    "severity",
+    "confidence",
+    "metadata",
+    "payload",
+];
+
+fn top_key(key: &str) -> Option<usize> {
+    Some(match key {
+        "event_id" => 0,
+        "model_id" => 1,
+        "type" => 2,
+        "timestamp" => 3,
+        "timestamp_ms" => 4,
+        "location" => 5,
+        "zone" => 6,
+        "severity" => 7,
+        "confidence" => 8,
+        "metadata" => 9,
+        "payload" => 10,
+        _ => return None,
+    })
+}
+
 pub(crate) struct Writer<'a> {
     pub(crate) program: &'a Program,
+    pub(crate) empty_map: &'a Arc<BTreeMap<String, Value>>,
     pub(crate) interner: &'a mut Interner,
     pub(crate) row: &'a mut Row,
 }
 
 impl Writer<'_> {
-    fn envelope_field(
+    /// An envelope field; `given` is its value unless null, `top` looks up a top-level key.
+    fn envelope_field<'v, V: Input + 'v>(
         &mut self,
         field: &FieldLayout,
-        object: &Map<String, JsonValue>,
+        given: Option<&'v V>,
+        top: &impl Fn(&str) -> Option<&'v V>,
     ) -> Result<(), String> {
-        let given = object.get(&field.name).filter(|v| !v.is_null());
         match field.name.as_str() {
-            "timestamp" => return self.timestamp(object),
+            "timestamp" => return self.timestamp(top("timestamp"), top("timestamp_ms")),
             // An empty map when missing: a message without metadata is still a message.
             "metadata" if given.is_none() => {
                 if let Storage::Object { presence, index } = field.storage {
@@ -202,32 +322,50 @@ impl Writer<'_> {
                 }
                 return Ok(());
             }
+            // Most messages have empty metadata: one shared empty map instead of a new one.
+            "metadata"
+                if matches!(field.ty.strip_optional(), Ty::Map(..))
+                    && given.is_some_and(|m| m.is_empty_object()) =>
+            {
+                if let Storage::Object { presence, index } = field.storage {
+                    let empty = Value::Map(self.empty_map.clone());
+                    self.write_object(presence, index, empty);
+                }
+                return Ok(());
+            }
             "zone" => {
-                if let Some(JsonValue::String(zone)) = given {
+                if let Some(zone) = given.and_then(|v| v.as_str()) {
                     check_zone(zone)?;
                 }
             }
             _ => {}
         }
-        self.field(field, given, &field.name)
+        self.field(field, given, &Path::Root(&field.name))
     }
 
     /// `timestamp` (RFC 3339) or `timestamp_ms` (Unix milliseconds).
-    fn timestamp(&mut self, object: &Map<String, JsonValue>) -> Result<(), String> {
-        let ms = match (object.get("timestamp"), object.get("timestamp_ms")) {
-            (Some(JsonValue::String(text)), _) => parse_rfc3339(text).ok_or_else(|| {
-                field_error(
-                    "timestamp",
-                    format!("`{text}` is not an RFC 3339 timestamp"),
-                )
-            })?,
+    fn timestamp<V: Input>(
+        &mut self,
+        timestamp: Option<&V>,
+        timestamp_ms: Option<&V>,
+    ) -> Result<(), String> {
+        let ms = match (timestamp, timestamp_ms) {
+            (Some(t), _) if t.as_str().is_some() => {
+                let text = t.as_str().unwrap_or_default();
+                parse_rfc3339(text).ok_or_else(|| {
+                    field_error(
+                        "timestamp",
+                        format!("`{text}` is not an RFC 3339 timestamp"),
+                    )
+                })?
+            }
             (Some(other), _) if !other.is_null() => {
                 return Err(field_error(
                     "timestamp",
-                    format!("expected string, found {}", json_kind(other)),
+                    format!("expected string, found {}", other.kind()),
                 ));
             }
-            (_, Some(JsonValue::Number(n))) => match n.as_i64() {
+            (_, Some(n)) if n.is_number() => match n.as_i64() {
                 Some(ms) if (MIN_TIME_MS..=MAX_TIME_MS).contains(&ms) => ms,
                 Some(ms) => {
                     return Err(field_error(
@@ -240,7 +378,7 @@ impl Writer<'_> {
             (_, Some(other)) if !other.is_null() => {
                 return Err(field_error(
                     "timestamp_ms",
-                    format!("expected int, found {}", json_kind(other)),
+                    format!("expected int, found {}", other.kind()),
                 ));
             }
             _ => return Err(field_error("timestamp", "missing")),
@@ -256,21 +394,23 @@ impl Writer<'_> {
         self.row.mark_present(presence);
     }
 
-    pub(crate) fn field(
+    pub(crate) fn field<V: Input>(
         &mut self,
         field: &FieldLayout,
-        value: Option<&JsonValue>,
-        path: &str,
+        value: Option<&V>,
+        path: &Path<'_>,
     ) -> Result<(), String> {
         let value = match value {
             None => {
                 return if field.required && !field.ty.is_optional() {
-                    Err(field_error(path, "missing"))
+                    Err(path_error(path, "missing"))
                 } else {
                     Ok(())
                 };
             }
-            Some(JsonValue::Null) if !field.required || field.ty.is_optional() => return Ok(()),
+            Some(v) if v.is_null() && (!field.required || field.ty.is_optional()) => {
+                return Ok(());
+            }
             Some(value) => value,
         };
         let ty = field.ty.strip_optional();
@@ -278,7 +418,7 @@ impl Writer<'_> {
             Storage::Slot(slot) => {
                 let scalar = ty
                     .scalar()
-                    .ok_or_else(|| field_error(path, "not a scalar field"))?;
+                    .ok_or_else(|| path_error(path, "not a scalar field"))?;
                 let bits = self.scalar_bits(scalar, value, path)?;
                 if let Some((low, high)) = field.range {
                     let number = if scalar.is_float() {
@@ -287,9 +427,13 @@ impl Writer<'_> {
                         bits as i64 as f64
                     };
                     if !(low..=high).contains(&number) {
-                        return Err(field_error(
+                        return Err(path_error(
                             path,
-                            format!("{} is outside {}", value, range_text(scalar, low, high)),
+                            format!(
+                                "{} is outside {}",
+                                value.text(),
+                                range_text(scalar, low, high)
+                            ),
                         ));
                     }
                 }
@@ -297,14 +441,18 @@ impl Writer<'_> {
                 Ok(())
             }
             Storage::Record { presence, fields } => {
-                let JsonValue::Object(object) = value else {
-                    return Err(field_error(
+                if !value.is_object() {
+                    return Err(path_error(
                         path,
-                        format!("expected object, found {}", json_kind(value)),
+                        format!("expected object, found {}", value.kind()),
                     ));
-                };
+                }
                 for inner in fields {
-                    self.field(inner, object.get(&inner.name), &join(path, &inner.name))?;
+                    self.field(
+                        inner,
+                        value.get(&inner.name),
+                        &Path::Field(path, &inner.name),
+                    )?;
                 }
                 self.row.mark_present(*presence);
                 Ok(())
@@ -317,28 +465,45 @@ impl Writer<'_> {
         }
     }
 
-    fn scalar_bits(
+    fn scalar_bits<V: Input>(
         &mut self,
         scalar: Scalar,
-        value: &JsonValue,
-        path: &str,
+        value: &V,
+        path: &Path<'_>,
     ) -> Result<u64, String> {
-        match scalar_value(self.program, scalar, value, path)? {
-            Value::Str(text) | Value::Zone(text) => {
-                let (id, held) = self.interner.intern_held(&text);
-                // The row keeps a held text alive for as long as its slot names it.
-                if let Some(held) = held {
-                    self.row.objects.push(Value::Str(held));
-                }
-                Ok(id)
+        if scalar.is_symbol() {
+            // Interned from the input's own text, without an `Arc` for a text already known.
+            let Some(text) = value.as_str() else {
+                return Err(mismatch(self.program, scalar, value, path));
+            };
+            let (id, held) = self.interner.intern_held(text);
+            // The row keeps a held text alive for as long as its slot names it.
+            if let Some(held) = held {
+                self.row.objects.push(Value::Str(held));
             }
-            other => Ok(crate::values::scalar_bits(&other)),
+            return Ok(id);
         }
+        Ok(crate::values::scalar_bits(&scalar_value(
+            self.program,
+            scalar,
+            value,
+            path,
+        )?))
     }
 }
 
 pub(crate) fn check_zone(zone: &str) -> Result<(), String> {
-    let segments = zone.split('.').count();
+    let bytes = zone.as_bytes();
+    let dots = bytes.iter().filter(|b| **b == b'.').count();
+    // The common case in one pass: enough segments, none empty.
+    if dots >= 3
+        && bytes.first() != Some(&b'.')
+        && bytes.last() != Some(&b'.')
+        && !bytes.windows(2).any(|w| w == b"..")
+    {
+        return Ok(());
+    }
+    let segments = dots + 1;
     if segments < 4 {
         return Err(field_error(
             "zone",
@@ -402,46 +567,49 @@ fn scalar_name(program: &Program, scalar: Scalar) -> String {
     }
 }
 
-fn mismatch(program: &Program, scalar: Scalar, value: &JsonValue, path: &str) -> String {
-    field_error(
+fn mismatch<V: Input>(program: &Program, scalar: Scalar, value: &V, path: &Path<'_>) -> String {
+    path_error(
         path,
         format!(
             "expected {}, found {}",
             scalar_name(program, scalar),
-            json_kind(value)
+            value.kind()
         ),
     )
 }
 
 /// One JSON scalar as a dynamic value of the declared scalar type.
-pub(crate) fn scalar_value(
+pub(crate) fn scalar_value<V: Input>(
     program: &Program,
     scalar: Scalar,
-    value: &JsonValue,
-    path: &str,
+    value: &V,
+    path: &Path<'_>,
 ) -> Result<Value, String> {
     let bad = || mismatch(program, scalar, value, path);
-    Ok(match (scalar, value) {
-        (Scalar::Int, JsonValue::Number(n)) => Value::Int(n.as_i64().ok_or_else(bad)?),
-        (Scalar::Float, JsonValue::Number(n)) => Value::Float(n.as_f64().ok_or_else(bad)?),
-        (Scalar::Distance, JsonValue::Number(n)) => Value::Distance(n.as_f64().ok_or_else(bad)?),
-        (Scalar::Bool, JsonValue::Bool(b)) => Value::Bool(*b),
-        (Scalar::Str, JsonValue::String(s)) => Value::Str(Arc::from(s.as_str())),
-        (Scalar::Zone, JsonValue::String(s)) => Value::Zone(Arc::from(s.as_str())),
-        (Scalar::Duration, JsonValue::Number(n)) => Value::Duration(n.as_i64().ok_or_else(bad)?),
-        (Scalar::Duration, JsonValue::String(s)) => Value::Duration(
+    let number = value.is_number();
+    Ok(match (scalar, value.as_str()) {
+        (Scalar::Int, _) if number => Value::Int(value.as_i64().ok_or_else(bad)?),
+        (Scalar::Float, _) if number => Value::Float(value.as_f64().ok_or_else(bad)?),
+        (Scalar::Distance, _) if number => Value::Distance(value.as_f64().ok_or_else(bad)?),
+        (Scalar::Bool, _) if value.as_bool().is_some() => {
+            Value::Bool(value.as_bool().unwrap_or_default())
+        }
+        (Scalar::Str, Some(s)) => Value::Str(Arc::from(s)),
+        (Scalar::Zone, Some(s)) => Value::Zone(Arc::from(s)),
+        (Scalar::Duration, _) if number => Value::Duration(value.as_i64().ok_or_else(bad)?),
+        (Scalar::Duration, Some(s)) => Value::Duration(
             parse_duration(s)
-                .ok_or_else(|| field_error(path, format!("`{s}` is not a duration")))?,
+                .ok_or_else(|| path_error(path, format!("`{s}` is not a duration")))?,
         ),
-        (Scalar::Timestamp, JsonValue::Number(n)) => Value::Timestamp(n.as_i64().ok_or_else(bad)?),
-        (Scalar::Timestamp, JsonValue::String(s)) => Value::Timestamp(
+        (Scalar::Timestamp, _) if number => Value::Timestamp(value.as_i64().ok_or_else(bad)?),
+        (Scalar::Timestamp, Some(s)) => Value::Timestamp(
             parse_rfc3339(s)
-                .ok_or_else(|| field_error(path, format!("`{s}` is not an RFC 3339 timestamp")))?,
+                .ok_or_else(|| path_error(path, format!("`{s}` is not an RFC 3339 timestamp")))?,
         ),
-        (Scalar::Enum(id), JsonValue::String(s)) => {
+        (Scalar::Enum(id), Some(s)) => {
             let def = program.enums.get(id.0 as usize).ok_or_else(bad)?;
             let index = def.variants.iter().position(|v| v == s).ok_or_else(|| {
-                field_error(
+                path_error(
                     path,
                     format!(
                         "`{s}` is not a variant of `{}` ({})",
@@ -456,12 +624,23 @@ pub(crate) fn scalar_value(
     })
 }
 
+fn shape_error<V: Input>(program: &Program, ty: &Ty, value: &V, path: &Path<'_>) -> String {
+    path_error(
+        path,
+        format!(
+            "expected {}, found {}",
+            type_name(program, ty),
+            value.kind()
+        ),
+    )
+}
+
 /// A JSON value as a dynamic value of type `ty` (lists, maps, records inside objects).
-pub(crate) fn to_value(
+pub(crate) fn to_value<V: Input>(
     program: &Program,
     ty: &Ty,
-    value: &JsonValue,
-    path: &str,
+    value: &V,
+    path: &Path<'_>,
 ) -> Result<Value, String> {
     match ty {
         Ty::Optional(inner) => {
@@ -474,69 +653,51 @@ pub(crate) fn to_value(
         Ty::Never => Ok(Value::Null),
         Ty::Scalar(scalar) => scalar_value(program, *scalar, value, path),
         Ty::List(elem) => {
-            let JsonValue::Array(items) = value else {
-                return Err(field_error(
-                    path,
-                    format!(
-                        "expected {}, found {}",
-                        type_name(program, ty),
-                        json_kind(value)
-                    ),
-                ));
+            let Some(items) = value.items() else {
+                return Err(shape_error(program, ty, value, path));
             };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(to_value(program, elem, item, &format!("{path}[{i}]"))?);
+                out.push(to_value(program, elem, item, &Path::Index(path, i))?);
             }
             Ok(Value::List(Arc::new(out)))
         }
         Ty::Map(_, elem) => {
-            let JsonValue::Object(entries) = value else {
-                return Err(field_error(
-                    path,
-                    format!(
-                        "expected {}, found {}",
-                        type_name(program, ty),
-                        json_kind(value)
-                    ),
-                ));
-            };
-            let mut out = BTreeMap::new();
-            for (key, item) in entries {
-                out.insert(
-                    key.clone(),
-                    to_value(program, elem, item, &join(path, key))?,
-                );
+            if !value.is_object() {
+                return Err(shape_error(program, ty, value, path));
             }
+            let mut out = BTreeMap::new();
+            value.try_entries(|key, item| {
+                let item = to_value(program, elem, item, &Path::Field(path, key))?;
+                out.insert(key.to_string(), item);
+                Ok::<(), String>(())
+            })?;
             Ok(Value::Map(Arc::new(out)))
         }
         Ty::Record(id) => {
-            let JsonValue::Object(entries) = value else {
-                return Err(field_error(
-                    path,
-                    format!(
-                        "expected {}, found {}",
-                        type_name(program, ty),
-                        json_kind(value)
-                    ),
-                ));
-            };
+            if !value.is_object() {
+                return Err(shape_error(program, ty, value, path));
+            }
             let def = program
                 .records
                 .get(id.0 as usize)
-                .ok_or_else(|| field_error(path, "unknown record"))?;
+                .ok_or_else(|| path_error(path, "unknown record"))?;
             let mut out = Vec::with_capacity(def.fields.len());
             for (name, field_ty) in &def.fields {
-                let inner_path = join(path, name);
-                let field = match entries.get(name) {
-                    None | Some(JsonValue::Null) if field_ty.is_optional() => Value::Null,
-                    None => return Err(field_error(&inner_path, "missing")),
+                let inner_path = Path::Field(path, name);
+                let field = match value.get(name) {
+                    None if field_ty.is_optional() => Value::Null,
+                    Some(v) if v.is_null() && field_ty.is_optional() => Value::Null,
+                    None => return Err(path_error(&inner_path, "missing")),
                     Some(v) => to_value(program, field_ty, v, &inner_path)?,
                 };
                 out.push((Arc::from(name.as_str()), field));
             }
             Ok(Value::Record(Arc::new(out)))
         }
-        Ty::Message(_) => Err(field_error(path, "a message cannot be given as a field")),
+        Ty::Message(_) => Err(path_error(path, "a message cannot be given as a field")),
     }
 }
+
+#[cfg(test)]
+mod tests;

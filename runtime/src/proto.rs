@@ -3,11 +3,13 @@
 //! `runtime/tests/proto_sync.rs`, which parses them with `protox`), and the bridge to the
 //! engine.
 //!
-//! An [`Event`] is decoded straight into a row ([`Engine::push_event`], walking the layout
-//! as the NDJSON decoder does, with the same field conversions); an event that decoder
-//! refuses is turned into the JSON object of its NDJSON form ([`event_to_json`]) and handed
-//! to [`Engine::push_object`], so both encodings give the same records and dead letters,
-//! byte for byte. A stream is a
+//! A message's wire bytes are read straight into a row ([`push_message`]: the reader of
+//! `decode/wire.rs`, then the layout walk the NDJSON decoder uses, with the same field
+//! conversions); bytes that reader refuses are decoded by prost into an [`Event`], which
+//! goes in through [`Engine::push_event`] or, refused there too, as the JSON object of its
+//! NDJSON form ([`event_to_json`]) through [`Engine::push_object`], so both encodings give
+//! the same records and dead letters, byte for byte. Output records go out as
+//! `cbp.v1.Record`s ([`encode_record`]). A stream is a
 //! sequence of length-delimited messages (a varint length, then the message: prost's
 //! `encode_length_delimited`); [`EventReader`] reads one, and a message that does not
 //! decode is a dead letter, never a panic.
@@ -15,6 +17,10 @@
 //! Hand-written rather than generated: `prost-build` needs `protoc` (a system binary) or
 //! `protox` plus a build script at every build; the structs below are short, and the sync
 //! test catches any drift from the `.proto` files.
+
+mod output;
+
+pub use output::{decode_records, encode_record, record_json, record_to_proto};
 
 use crate::engine::{Engine, LineOutcome};
 use crate::record::Record;
@@ -261,10 +267,13 @@ pub struct Report {
     pub total_events: i64,
     #[prost(btree_map = "string, int64", tag = "7")]
     pub event_breakdown: BTreeMap<String, i64>,
+    /// How many incidents the node escalated in the window.
     #[prost(int64, tag = "8")]
     pub escalated_incidents: i64,
     #[prost(message, optional, tag = "9")]
     pub fields: Option<Struct>,
+    #[prost(string, repeated, tag = "10")]
+    pub escalated_incident_ids: Vec<String>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -484,19 +493,42 @@ pub enum Frame {
     Broken { error: String, input: String },
 }
 
+/// One frame of a length-delimited stream, undecoded.
+#[derive(Debug)]
+pub enum RawFrame<'a> {
+    /// A complete message's bytes (borrowed from the reader until the next call).
+    Message(&'a [u8]),
+    /// The framing itself is broken ([`Frame::Broken`]).
+    Broken(Frame),
+}
+
 /// Reads length-delimited [`Event`]s from a byte stream.
 pub struct EventReader<R: Read> {
     input: R,
     done: bool,
+    /// The current message's bytes, reused from one message to the next.
+    body: Vec<u8>,
 }
 
 impl<R: Read> EventReader<R> {
     pub fn new(input: R) -> Self {
-        EventReader { input, done: false }
+        EventReader {
+            input,
+            done: false,
+            body: Vec::new(),
+        }
     }
 
     /// The next frame, `None` at the end of the stream; an IO error is returned as such.
     pub fn next_frame(&mut self) -> std::io::Result<Option<Frame>> {
+        Ok(self.next_message()?.map(|raw| match raw {
+            RawFrame::Message(bytes) => decode_frame(bytes),
+            RawFrame::Broken(frame) => frame,
+        }))
+    }
+
+    /// The next frame's bytes, not decoded (see [`push_message`]); `None` at the end.
+    pub fn next_message(&mut self) -> std::io::Result<Option<RawFrame<'_>>> {
         if self.done {
             return Ok(None);
         }
@@ -509,9 +541,9 @@ impl<R: Read> EventReader<R> {
                 if prefix.is_empty() {
                     return Ok(None);
                 }
-                return Ok(Some(
+                return Ok(Some(RawFrame::Broken(
                     self.broken("the stream ends inside a length prefix", &prefix),
-                ));
+                )));
             }
             prefix.push(byte[0]);
             length |= u64::from(byte[0] & 0x7f) << (7 * (prefix.len() - 1));
@@ -519,33 +551,29 @@ impl<R: Read> EventReader<R> {
                 break;
             }
             if prefix.len() == 10 {
-                return Ok(Some(
+                return Ok(Some(RawFrame::Broken(
                     self.broken("the length prefix is not a varint", &prefix),
-                ));
+                )));
             }
         }
         if length > MAX_MESSAGE_BYTES {
-            return Ok(Some(self.broken(
+            return Ok(Some(RawFrame::Broken(self.broken(
                 &format!("the length prefix says {length} bytes, more than the {MAX_MESSAGE_BYTES} a message may have"),
                 &prefix,
-            )));
+            ))));
         }
-        let mut body = Vec::new();
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
         (&mut self.input).take(length).read_to_end(&mut body)?;
         if (body.len() as u64) < length {
             let error = format!(
                 "the stream ends inside a message: the length prefix says {length} bytes, {} remain",
                 body.len()
             );
-            return Ok(Some(self.broken(&error, &body)));
+            return Ok(Some(RawFrame::Broken(self.broken(&error, &body))));
         }
-        Ok(Some(match Event::decode(body.as_slice()) {
-            Ok(event) => Frame::Event(Box::new(event)),
-            Err(e) => Frame::Bad {
-                error: format!("invalid protobuf `cbp.v1.Event`: {e}"),
-                input: hex_input(&body),
-            },
-        }))
+        self.body = body;
+        Ok(Some(RawFrame::Message(&self.body)))
     }
 
     fn broken(&mut self, error: &str, bytes: &[u8]) -> Frame {
@@ -563,6 +591,17 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             other => return other,
         }
+    }
+}
+
+/// A complete message's bytes decoded by prost: an event, or a bad frame.
+pub fn decode_frame(bytes: &[u8]) -> Frame {
+    match Event::decode(bytes) {
+        Ok(event) => Frame::Event(Box::new(event)),
+        Err(e) => Frame::Bad {
+            error: format!("invalid protobuf `cbp.v1.Event`: {e}"),
+            input: hex_input(bytes),
+        },
     }
 }
 
@@ -604,6 +643,35 @@ pub fn push_frame(
         Frame::Bad { error, input } | Frame::Broken { error, input } => {
             engine.push_unreadable(n, input, error.clone(), out)
         }
+    }
+}
+
+/// Feeds one message's bytes to the engine as message number `n` (what `cbpc run --format
+/// proto` does): read straight from the wire format into a row, or, when that reader
+/// refuses the bytes, decoded by prost and fed as [`push_frame`] does, so the outcome and
+/// every dead letter are the same either way. The event's JSON text (the raw input of a dead
+/// letter) is built only if a dead letter needs it.
+pub fn push_message(
+    engine: &mut Engine,
+    n: u64,
+    bytes: &[u8],
+    out: &mut dyn FnMut(&Record),
+) -> LineOutcome {
+    let mut raw: Option<String> = None;
+    let mut rewrite = |record: &Record| match record {
+        Record::DeadLetter(dead) => {
+            let text = raw.get_or_insert_with(|| {
+                Event::decode(bytes)
+                    .map(|event| json_text(&event))
+                    .unwrap_or_default()
+            });
+            out(&Record::dead_letter(dead.line, dead.error.clone(), text));
+        }
+        other => out(other),
+    };
+    match engine.push_wire(n, bytes, "", &mut rewrite) {
+        Some(outcome) => outcome,
+        None => push_frame(engine, n, &decode_frame(bytes), out),
     }
 }
 

@@ -129,8 +129,22 @@ impl Record {
 
     /// One line of NDJSON, without the newline.
     pub fn to_json_line(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_else(|e| format!("{{\"kind\":\"error\",\"error\":{:?}}}", e.to_string()))
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Appends the record's NDJSON line, without the newline, to `out` (the same text as
+    /// [`Record::to_json_line`], without a `String` of its own).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Most records fit: one allocation instead of a string doubled from empty.
+        out.reserve(512);
+        let start = out.len();
+        if let Err(e) = serde_json::to_writer(&mut *out, self) {
+            out.truncate(start);
+            let text = format!("{{\"kind\":\"error\",\"error\":{:?}}}", e.to_string());
+            out.extend_from_slice(text.as_bytes());
+        }
     }
 
     /// As a serde_json value (for comparisons in tests).

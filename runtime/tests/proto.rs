@@ -203,6 +203,7 @@ fn the_record_messages_match_the_proto_file() {
         total_events: 3,
         event_breakdown: BTreeMap::from([(s("t"), 3)]),
         escalated_incidents: 1,
+        escalated_incident_ids: vec![s("i-1")],
         fields: Some(object()),
     };
     assert_in_sync(&pool, "cbp.v1.Report", std::slice::from_ref(&report));
@@ -259,26 +260,53 @@ fn every_message_of_the_proto_files_has_a_rust_side() {
 }
 
 /// Feeds a byte stream to a fresh engine; returns (frames, outcomes, dead letters written).
+/// The stream is fed twice, as `cbpc run` does (each message read straight from the wire
+/// format, prost only for what that reader refuses) and decoded by prost first (the
+/// reference): both must give the same outcomes and the same records, byte for byte.
 fn feed(bytes: &[u8]) -> (u64, Vec<LineOutcome>, u64) {
     let program = policies();
-    let mut engine = Engine::new(
-        program.clone(),
-        interpreter(&program),
-        RunOptions::default(),
-    );
+    let engine = || {
+        Engine::new(
+            program.clone(),
+            interpreter(&program),
+            RunOptions::default(),
+        )
+    };
+    let (mut direct, mut reference) = (engine(), engine());
+    let (mut direct_records, mut reference_records) = (Vec::new(), Vec::new());
     let mut reader = EventReader::new(bytes);
-    let mut dead = 0u64;
     let mut outcomes = Vec::new();
     let mut n = 0;
-    while let Some(frame) = reader.next_frame().unwrap() {
+    while let Some(frame) = reader.next_message().unwrap() {
         n += 1;
-        outcomes.push(proto::push_frame(&mut engine, n, &frame, &mut |r| {
-            if matches!(r, cbp_runtime::Record::DeadLetter(_)) {
-                dead += 1;
-            }
-        }));
+        let (outcome, expected) = match frame {
+            proto::RawFrame::Message(body) => (
+                proto::push_message(&mut direct, n, body, &mut |r| {
+                    direct_records.push(r.to_json_line())
+                }),
+                proto::push_frame(&mut reference, n, &proto::decode_frame(body), &mut |r| {
+                    reference_records.push(r.to_json_line())
+                }),
+            ),
+            proto::RawFrame::Broken(frame) => (
+                proto::push_frame(&mut direct, n, &frame, &mut |r| {
+                    direct_records.push(r.to_json_line())
+                }),
+                proto::push_frame(&mut reference, n, &frame, &mut |r| {
+                    reference_records.push(r.to_json_line())
+                }),
+            ),
+        };
+        assert_eq!(outcome, expected, "message {n}");
+        outcomes.push(outcome);
     }
-    engine.finish(&mut |_| {});
+    direct.finish(&mut |r| direct_records.push(r.to_json_line()));
+    reference.finish(&mut |r| reference_records.push(r.to_json_line()));
+    assert_eq!(direct_records, reference_records);
+    let dead = direct_records
+        .iter()
+        .filter(|r| r.starts_with(r#"{"kind":"dead_letter""#))
+        .count() as u64;
     (n, outcomes, dead)
 }
 

@@ -88,6 +88,10 @@ pub struct RunArgs {
     /// Where the output records go (standard output by default).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The encoding of the output records: one JSON object per line, or length-delimited
+    /// protobuf `cbp.v1.Record` messages (`proto/cbp/v1/records.proto`).
+    #[arg(long, value_enum, default_value_t = EventFormat::Ndjson)]
+    pub out_format: EventFormat,
     /// At the end of the input, move the clock to this RFC 3339 time first.
     #[arg(long)]
     pub until: Option<String>,
@@ -109,12 +113,13 @@ pub struct TestArgs {
     pub engine: EngineKind,
 }
 
-/// How `cbpc run` reads its events.
+/// How `cbpc run` reads its events (`--format`) and writes its records (`--out-format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EventFormat {
-    /// Newline-delimited JSON (contract section 2).
+    /// Newline-delimited JSON (contract sections 2 and 3).
     Ndjson,
-    /// Length-delimited protobuf `cbp.v1.Event` messages (`proto/cbp/v1/event.proto`).
+    /// Length-delimited protobuf: `cbp.v1.Event` messages in (`proto/cbp/v1/event.proto`),
+    /// `cbp.v1.Record` messages out (`proto/cbp/v1/records.proto`).
     Proto,
 }
 

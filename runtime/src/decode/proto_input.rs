@@ -7,7 +7,7 @@
 //! `None` here: the caller then takes the JSON path, which writes the dead letter with the
 //! very message an NDJSON line would get.
 
-use super::{Decoder, MAX_TIME_MS, MIN_TIME_MS, Writer, check_zone};
+use super::{Decoder, MAX_TIME_MS, MIN_TIME_MS, Path, Writer, check_zone};
 use crate::intern::Interner;
 use crate::proto::{Event, Struct, Value as ProtoValue, value::Kind, value_to_json};
 use crate::time::parse_rfc3339;
@@ -26,6 +26,7 @@ impl Decoder {
         let mut row = self.new_row(layout);
         let mut writer = Writer {
             program: &self.program,
+            empty_map: &self.empty_map,
             interner,
             row: &mut row,
         };
@@ -35,7 +36,7 @@ impl Decoder {
                 writer.event_envelope_field(field, event)?;
             } else {
                 let value = payload.and_then(|p| p.fields.get(&field.name));
-                writer.proto_field(field, value, NO_PATH)?;
+                writer.proto_field(field, value, &NO_PATH)?;
             }
         }
         Some(row)
@@ -44,7 +45,7 @@ impl Decoder {
 
 /// The field path only names a field in an error, and an error here only sends the event to
 /// the JSON path (which names it): no path is built.
-const NO_PATH: &str = "";
+const NO_PATH: Path<'static> = Path::Root("");
 
 fn finite(x: f64) -> Option<JsonValue> {
     Number::from_f64(x).map(JsonValue::Number)
@@ -112,7 +113,7 @@ impl Writer<'_> {
                     "address" => location.address.clone().map(JsonValue::String),
                     _ => None,
                 };
-                self.field(inner, leaf.as_ref(), NO_PATH).ok()?;
+                self.field(inner, leaf.as_ref(), &NO_PATH).ok()?;
             }
             self.row.mark_present(*presence);
             return Some(());
@@ -133,7 +134,8 @@ impl Writer<'_> {
         {
             check_zone(zone).ok()?;
         }
-        self.field(field, given.as_ref(), &field.name).ok()
+        self.field(field, given.as_ref(), &Path::Root(&field.name))
+            .ok()
     }
 
     /// A string written to a string or zone slot without a range (what `Writer::field` does
@@ -163,10 +165,10 @@ impl Writer<'_> {
         &mut self,
         field: &FieldLayout,
         value: Option<&ProtoValue>,
-        path: &str,
+        path: &Path<'_>,
     ) -> Option<()> {
         match (value.map(|v| &v.kind), &field.storage) {
-            (None, _) => self.field(field, None, path).ok(),
+            (None, _) => self.field::<JsonValue>(field, None, path).ok(),
             (Some(None | Some(Kind::NullValue(_))), _) => {
                 self.field(field, Some(&JsonValue::Null), path).ok()
             }
@@ -179,7 +181,7 @@ impl Writer<'_> {
             }
             (Some(Some(Kind::StringValue(text))), _) if self.text_field(field, text) => Some(()),
             (Some(_), _) => {
-                let json = value_to_json(value?, path).ok()?;
+                let json = value_to_json(value?, "").ok()?;
                 self.field(field, Some(&json), path).ok()
             }
         }

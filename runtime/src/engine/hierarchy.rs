@@ -22,15 +22,25 @@ pub fn layer_name(layer: u8) -> &'static str {
 /// The node of `layer` that contains the node (or zone) `name`: its first `5 − layer`
 /// segments, or `national`. A name already at or above `layer` is returned as it is.
 pub fn ancestor(name: &str, layer: u8) -> String {
+    ancestor_of(name, layer).to_string()
+}
+
+/// [`ancestor`] without a copy: a prefix of `name`, or `national`.
+pub fn ancestor_of(name: &str, layer: u8) -> &str {
     if layer >= 5 || name == NATIONAL {
-        return NATIONAL.to_string();
+        return NATIONAL;
     }
     let keep = usize::from(5 - layer.max(1));
-    let segments: Vec<&str> = name.split('.').collect();
-    if segments.len() <= keep {
-        return name.to_string();
+    // The prefix ends before the `keep`th dot; fewer dots keep the whole name.
+    match name
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'.')
+        .nth(keep - 1)
+    {
+        Some((end, _)) => name.get(..end).unwrap_or(name),
+        None => name,
     }
-    segments[..keep].join(".")
 }
 
 /// The layer of a node named `name`: `national`, or by its number of segments.
@@ -38,10 +48,10 @@ pub fn layer_of(name: &str) -> u8 {
     if name == NATIONAL {
         return 5;
     }
-    match name.split('.').count() {
-        1 => 4,
-        2 => 3,
-        3 => 2,
+    match name.bytes().filter(|b| *b == b'.').count() {
+        0 => 4,
+        1 => 3,
+        2 => 2,
         _ => 1,
     }
 }
@@ -61,5 +71,9 @@ mod tests {
         assert_eq!(ancestor("ka.bengaluru.east.indiranagar.extra", 1), zone);
         assert_eq!(layer_of("ka.bengaluru.east"), 2);
         assert_eq!(layer_of("national"), 5);
+        assert_eq!(layer_of("ka"), 4);
+        assert_eq!(ancestor("ka", 2), "ka");
+        assert_eq!(ancestor("", 1), "");
+        assert_eq!(ancestor("a..b.c.d", 1), "a..b.c");
     }
 }

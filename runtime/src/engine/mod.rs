@@ -132,6 +132,8 @@ pub struct Engine {
     line_text: String,
     /// The trigger row of report fields, which see no message.
     empty_row: Arc<Row>,
+    /// The streaming decoders' arena, reused from one input to the next.
+    scratch: bumpalo::Bump,
 }
 
 impl Engine {
@@ -161,6 +163,7 @@ impl Engine {
             line: 0,
             line_text: String::new(),
             empty_row: Arc::new(Row::new(MessageId(u32::MAX), 0, 0)),
+            scratch: bumpalo::Bump::new(),
         }
     }
 
@@ -188,7 +191,9 @@ impl Engine {
         line: &str,
         out: &mut dyn FnMut(&Record),
     ) -> LineOutcome {
-        let decoded = self.decoder.decode_line(&mut self.interner, line);
+        let decoded = self
+            .decoder
+            .decode_line_in(&mut self.interner, line, &mut self.scratch);
         self.accept(line_no, line, decoded, out)
     }
 
@@ -217,6 +222,22 @@ impl Engine {
         out: &mut dyn FnMut(&Record),
     ) -> Option<LineOutcome> {
         let row = self.decoder.decode_event(&mut self.interner, event)?;
+        Some(self.accept(line_no, raw, Ok(row), out))
+    }
+
+    /// Processes one protobuf `cbp.v1.Event` read straight from its wire bytes into a row;
+    /// `None` when that reader refuses them (the caller then decodes them with prost, as
+    /// `proto::push_message` does). Dead letters made while processing it repeat `raw`.
+    pub fn push_wire(
+        &mut self,
+        line_no: u64,
+        bytes: &[u8],
+        raw: &str,
+        out: &mut dyn FnMut(&Record),
+    ) -> Option<LineOutcome> {
+        let row = self
+            .decoder
+            .decode_wire_in(&mut self.interner, bytes, &mut self.scratch)?;
         Some(self.accept(line_no, raw, Ok(row), out))
     }
 
@@ -265,7 +286,7 @@ impl Engine {
             return;
         }
         for layer in hierarchy::layer_of(name)..=5 {
-            self.ensure_node(&hierarchy::ancestor(name, layer), layer, time);
+            self.ensure_node(hierarchy::ancestor_of(name, layer), layer, time);
         }
     }
 
@@ -323,12 +344,17 @@ impl Engine {
                 lat: row.float(envelope::LATITUDE),
                 lon: row.float(envelope::LONGITUDE),
             };
-            self.places
-                .insert(Arc::from(hierarchy::ancestor(&zone, 1)), at);
+            let local = hierarchy::ancestor_of(&zone, 1);
+            match self.places.get_mut(local) {
+                Some(place) => *place = at,
+                None => {
+                    self.places.insert(Arc::from(local), at);
+                }
+            }
         }
         // The zone's local node and every node above it exist from now on, whichever layer
         // the message is for.
-        self.ensure_node_and_ancestors(&hierarchy::ancestor(&zone, 1), time);
+        self.ensure_node_and_ancestors(hierarchy::ancestor_of(&zone, 1), time);
         let layer = self
             .tables
             .entry_layer
@@ -406,14 +432,14 @@ impl Engine {
         let now = self.now();
         let layer = hierarchy::layer_of(&node);
         self.ensure_node_and_ancestors(&node, now);
-        let type_name = self
-            .program
+        let program = self.program.clone();
+        let type_name = program
             .message(row.message)
-            .map(|m| m.name.clone())
+            .map(|m| m.name.as_str())
             .unwrap_or_default();
         if let Some(state) = self.nodes.get_mut(&node) {
             for window in &mut state.reports {
-                window.count_message(&type_name, row.message, &row);
+                window.count_message(type_name, row.message, &row);
             }
             state.forget_decisions_before(
                 now.saturating_sub(

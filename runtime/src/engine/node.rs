@@ -48,11 +48,15 @@ impl ReportWindow {
 
     pub fn count_message(&mut self, type_name: &str, message: MessageId, row: &Arc<Row>) {
         self.aggregates.total_events += 1;
-        *self
-            .aggregates
-            .event_breakdown
-            .entry(type_name.to_string())
-            .or_insert(0) += 1;
+        // Counted without a copy of the name once the type has been seen.
+        match self.aggregates.event_breakdown.get_mut(type_name) {
+            Some(count) => *count += 1,
+            None => {
+                self.aggregates
+                    .event_breakdown
+                    .insert(type_name.to_string(), 1);
+            }
+        }
         self.aggregates.latest.insert(message, row.clone());
     }
 

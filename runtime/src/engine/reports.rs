@@ -49,33 +49,38 @@ impl Engine {
         let Some(report) = program.reports.get(report_index) else {
             return;
         };
-        let mut record = Json::object();
-        record.set("report", Json::str(report.name.as_str()));
-        record.set("from", place(node));
-        record.set("to", place(&hierarchy::ancestor(node, report.to_layer)));
-        record.set("window_start", Json::Str(format_rfc3339(start)));
-        record.set("window_end", Json::Str(format_rfc3339(end)));
-        record.set("total_events", Json::Int(aggregates.total_events));
         let breakdown: BTreeMap<&String, &i64> = aggregates.event_breakdown.iter().collect();
-        record.set(
-            "event_breakdown",
-            Json::Object(
-                breakdown
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), Json::Int(*v)))
-                    .collect(),
+        // The base keys, unique: pushed in order (declared fields below may replace them).
+        let mut record = Json::Object(vec![
+            ("report".into(), Json::str(report.name.as_str())),
+            ("from".into(), place(node)),
+            (
+                "to".into(),
+                place(hierarchy::ancestor_of(node, report.to_layer)),
             ),
-        );
-        record.set(
-            "escalated_incidents",
-            Json::Array(
-                aggregates
-                    .escalated_incidents
-                    .iter()
-                    .map(|id| Json::str(id.as_str()))
-                    .collect(),
+            ("window_start".into(), Json::Str(format_rfc3339(start))),
+            ("window_end".into(), Json::Str(format_rfc3339(end))),
+            ("total_events".into(), Json::Int(aggregates.total_events)),
+            (
+                "event_breakdown".into(),
+                Json::Object(
+                    breakdown
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), Json::Int(*v)))
+                        .collect(),
+                ),
             ),
-        );
+            (
+                "escalated_incidents".into(),
+                Json::Array(
+                    aggregates
+                        .escalated_incidents
+                        .iter()
+                        .map(|id| Json::str(id.as_str()))
+                        .collect(),
+                ),
+            ),
+        ]);
         for (name, id) in &report.fields {
             let cx = EvalContext {
                 program: &self.program,

@@ -1,4 +1,5 @@
-//! `cbpc run PATH... --events FILE [--format ndjson|proto] [--out FILE] [--until TIME]
+//! `cbpc run PATH... --events FILE [--format ndjson|proto] [--out FILE]
+//! [--out-format ndjson|proto] [--until TIME]
 //! [--engine jit|interp] [--lateness DUR]`: check, lower (or read one bundle written by
 //! `cbpc compile`), and replay the events through the embedded runtime.
 
@@ -7,6 +8,7 @@ use crate::cli::{EngineKind, EventFormat, RunArgs};
 use crate::render::{Style, render_human};
 use crate::{Exit, Io, files};
 use cbp_ir::Program;
+use cbp_runtime::proto::RawFrame;
 use cbp_runtime::{Engine, Evaluator, LineOutcome, RunOptions};
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -145,8 +147,10 @@ pub fn run(args: &RunArgs, io: &mut Io<'_>) -> Exit {
         };
         let mut tally = Tally::new(std::io::stderr().is_terminal());
         let result = match args.format {
-            EventFormat::Ndjson => replay(&mut engine, reader, sink, &mut tally),
-            EventFormat::Proto => replay_proto(&mut engine, reader, sink, &mut tally),
+            EventFormat::Ndjson => replay(&mut engine, reader, sink, args.out_format, &mut tally),
+            EventFormat::Proto => {
+                replay_proto(&mut engine, reader, sink, args.out_format, &mut tally)
+            }
         };
         result.map(|()| tally)
     };
@@ -285,25 +289,46 @@ fn rate(lines: u64, elapsed: Duration) -> f64 {
     if secs > 0.0 { lines as f64 / secs } else { 0.0 }
 }
 
+/// Writes one record: a JSON line, or a length-delimited `cbp.v1.Record` (`buffer` is
+/// reused between records).
+fn write_record(
+    sink: &mut dyn Write,
+    record: &cbp_runtime::Record,
+    format: EventFormat,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    match format {
+        EventFormat::Ndjson => {
+            buffer.clear();
+            record.write_json(buffer);
+            buffer.push(b'\n');
+            sink.write_all(buffer)
+        }
+        EventFormat::Proto => {
+            buffer.clear();
+            cbp_runtime::proto::encode_record(record, buffer);
+            sink.write_all(buffer)
+        }
+    }
+}
+
 /// Feeds every line to the engine and writes the records; an IO error stops the run.
 fn replay(
     engine: &mut Engine,
     mut reader: Box<dyn BufRead + '_>,
     sink: &mut dyn Write,
+    out_format: EventFormat,
     tally: &mut Tally,
 ) -> Result<(), String> {
     let mut progress = tally.progress();
     let mut write_error: Option<std::io::Error> = None;
+    let mut encoded = Vec::new();
     let mut emit = |record: &cbp_runtime::Record| {
         tally.count(record);
-        if write_error.is_none() {
-            let line = record.to_json_line();
-            if let Err(e) = sink
-                .write_all(line.as_bytes())
-                .and_then(|()| sink.write_all(b"\n"))
-            {
-                write_error = Some(e);
-            }
+        if write_error.is_none()
+            && let Err(e) = write_record(sink, record, out_format, &mut encoded)
+        {
+            write_error = Some(e);
         }
     };
     let mut buffer = Vec::new();
@@ -348,30 +373,35 @@ fn replay_proto(
     engine: &mut Engine,
     reader: Box<dyn BufRead + '_>,
     sink: &mut dyn Write,
+    out_format: EventFormat,
     tally: &mut Tally,
 ) -> Result<(), String> {
     let mut progress = tally.progress();
     let mut write_error: Option<std::io::Error> = None;
+    let mut encoded = Vec::new();
     let mut emit = |record: &cbp_runtime::Record| {
         tally.count(record);
-        if write_error.is_none() {
-            let line = record.to_json_line();
-            if let Err(e) = sink
-                .write_all(line.as_bytes())
-                .and_then(|()| sink.write_all(b"\n"))
-            {
-                write_error = Some(e);
-            }
+        if write_error.is_none()
+            && let Err(e) = write_record(sink, record, out_format, &mut encoded)
+        {
+            write_error = Some(e);
         }
     };
     let mut frames = cbp_runtime::proto::EventReader::new(reader);
     let mut n = 0u64;
     while let Some(frame) = frames
-        .next_frame()
+        .next_message()
         .map_err(|e| format!("cannot read the events: {e}"))?
     {
         n += 1;
-        cbp_runtime::proto::push_frame(engine, n, &frame, &mut emit);
+        match frame {
+            RawFrame::Message(bytes) => {
+                cbp_runtime::proto::push_message(engine, n, bytes, &mut emit);
+            }
+            RawFrame::Broken(frame) => {
+                cbp_runtime::proto::push_frame(engine, n, &frame, &mut emit);
+            }
+        }
         progress.tick(n);
     }
     engine.finish(&mut emit);
