@@ -396,7 +396,7 @@ impl Core {
         let first_input = self.next_input;
         let first_record = self.next_record;
         let mut entry: Vec<u8> = Vec::new();
-        let mut log = String::new();
+        let mut log: Vec<u8> = Vec::new();
         let mut outcomes = Vec::with_capacity(inputs.len());
         let mut changes: Vec<PendingChange> = Vec::new();
         let mut tally = Tally::default();
@@ -469,8 +469,10 @@ impl Core {
                 checkpoints.insert(first_input, self.engine.clock().unwrap_or(i64::MIN))?;
             }
             if self.next_record > first_record {
+                // Serialized records are UTF-8; the lossy view never copies them.
+                let text = String::from_utf8_lossy(&log);
                 txn.open_table(RECORDS)?
-                    .insert(first_record, log.as_str())?;
+                    .insert(first_record, text.as_ref())?;
             }
             let mut pending = txn.open_table(PENDING)?;
             for change in &changes {
@@ -625,21 +627,21 @@ fn new_engine(program: &Arc<Program>, options: &CoreOptions) -> Engine {
 /// as a raw JSON value the reply can carry without parsing it again.
 fn log_record(
     record: &Record,
-    log: &mut String,
+    log: &mut Vec<u8>,
     tally: &mut Tally,
     reply: Option<&mut Vec<Box<serde_json::value::RawValue>>>,
 ) {
     tally.count(record);
     if !log.is_empty() {
-        log.push('\n');
+        log.push(b'\n');
     }
     match reply {
         Some(reply) => {
             let raw = serde_json::value::to_raw_value(record)
                 .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default());
-            log.push_str(raw.get());
+            log.extend_from_slice(raw.get().as_bytes());
             reply.push(raw);
         }
-        None => log.push_str(&record.to_json_line()),
+        None => record.write_json(log),
     }
 }

@@ -55,6 +55,9 @@ pub fn identity(input: &Input) -> Option<u128> {
     }
     match input {
         Input::Line(text) => {
+            if let Some((model, event)) = quick_ids(text) {
+                return Some(Seen::key(model, event));
+            }
             let ids = serde_json::from_str::<Ids>(text).ok();
             match ids
                 .as_ref()
@@ -80,6 +83,124 @@ pub fn identity(input: &Input) -> Option<u128> {
     }
 }
 
+/// `model_id` and `event_id` read off the top level of a JSON object in one pass that stops
+/// as soon as both are found, without building the rest (most of the cost of a full parse);
+/// `None` — a value that is not a plain string, an escape, anything unusual — sends the caller
+/// to serde. What it returns is what serde would read for those two keys.
+pub fn quick_ids(text: &str) -> Option<(&str, &str)> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if *bytes.get(at)? != b'{' {
+        return None;
+    }
+    at += 1;
+    let (mut model, mut event) = (None, None);
+    loop {
+        at = skip_space(bytes, at);
+        if *bytes.get(at)? != b'"' {
+            return None;
+        }
+        let (key, next) = plain_string(text, at)?;
+        at = skip_space(bytes, next);
+        if *bytes.get(at)? != b':' {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+        let slot = match key {
+            "model_id" => Some(&mut model),
+            "event_id" => Some(&mut event),
+            _ => None,
+        };
+        match slot {
+            Some(slot) => {
+                if slot.is_some() || *bytes.get(at)? != b'"' {
+                    return None;
+                }
+                let (value, next) = plain_string(text, at)?;
+                *slot = Some(value);
+                at = next;
+            }
+            None => at = skip_value(bytes, at)?,
+        }
+        if let (Some(model), Some(event)) = (model, event) {
+            return Some((model, event));
+        }
+        at = skip_space(bytes, at);
+        match *bytes.get(at)? {
+            b',' => at += 1,
+            _ => return None,
+        }
+    }
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes
+        .get(at)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// The string starting at the quote at `at`, when it has no escapes and no control
+/// characters, and the index after its closing quote.
+fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
+    let bytes = text.as_bytes();
+    let start = at + 1;
+    let mut end = start;
+    loop {
+        match *bytes.get(end)? {
+            b'"' => return Some((text.get(start..end)?, end + 1)),
+            b'\\' => return None,
+            b if b < 0x20 => return None,
+            _ => end += 1,
+        }
+    }
+}
+
+/// The index after the JSON value starting at `at` (strings with escapes, nested objects and
+/// arrays included); `None` when the text ends first.
+fn skip_value(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match *bytes.get(at)? {
+            b'"' => {
+                at += 1;
+                loop {
+                    match *bytes.get(at)? {
+                        b'\\' => at += 2,
+                        b'"' => break,
+                        _ => at += 1,
+                    }
+                }
+                at += 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                at += 1;
+            }
+            b'}' | b']' => {
+                if depth == 0 {
+                    return Some(at);
+                }
+                depth -= 1;
+                at += 1;
+            }
+            b',' if depth == 0 => return Some(at),
+            _ => at += 1,
+        }
+        if depth == 0
+            && matches!(
+                bytes.get(at),
+                Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            )
+        {
+            return Some(at);
+        }
+    }
+}
+
 /// Why an event is not this node's: its `zone` is outside the node's zone.
 pub fn outside(input: &Input, scope: &str) -> Option<String> {
     if scope.is_empty() {
@@ -101,4 +222,62 @@ pub fn outside(input: &Input, scope: &str) -> Option<String> {
             .is_some_and(|rest| rest.starts_with('.'));
     (!inside && !zone.is_empty())
         .then(|| format!("zone `{zone}` is outside this node's zone `{scope}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What serde reads for the two keys (the reference).
+    fn serde_ids(text: &str) -> Option<(String, String)> {
+        #[derive(serde::Deserialize)]
+        struct Ids {
+            event_id: Option<String>,
+            model_id: Option<String>,
+        }
+        let ids: Ids = serde_json::from_str(text).ok()?;
+        Some((ids.model_id?, ids.event_id?))
+    }
+
+    #[test]
+    fn reads_the_ids_of_plain_events() {
+        let line = r#"{"event_id":"e-1","model_id":"cam","payload":{"a":[1,{"b":"}"}]}}"#;
+        assert_eq!(quick_ids(line), Some(("cam", "e-1")));
+        let later = r#" { "type" : "x", "payload": {"model_id": "inner"}, "metadata": {"k":"v\"}"}, "model_id" : "cam" , "event_id":"e-2"}"#;
+        assert_eq!(quick_ids(later), Some(("cam", "e-2")));
+        assert_eq!(
+            quick_ids(r#"{"event_id":"e\u0031","model_id":"m"}"#),
+            None,
+            "escapes go to serde"
+        );
+        assert_eq!(quick_ids(r#"{"event_id":17,"model_id":"m"}"#), None);
+        assert_eq!(quick_ids(r#"{"event_id":"a"}"#), None);
+        assert_eq!(quick_ids("not json"), None);
+    }
+
+    proptest! {
+        /// Whenever the quick reader answers, serde reads the same for lines whose JSON is
+        /// valid; mutated lines never make it panic.
+        #[test]
+        fn agrees_with_serde(cut in 0usize..400, at in 0usize..400, byte in any::<u8>()) {
+            let line = r#"{"event_id":"e-000017","model_id":"traffic","type":"violation_event","timestamp":"2025-12-03T14:00:05Z","location":{"latitude":12.97,"longitude":77.59},"zone":"a.b.c.d","payload":{"x":[1,2,{"y":"z"}],"s":"q\"}"}}"#;
+            let mut bytes = line.as_bytes().to_vec();
+            let len = bytes.len();
+            if cut % 2 == 0 {
+                bytes[at % len] = byte;
+            } else {
+                bytes.truncate(cut % (len + 1));
+            }
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            if let Some((model, event)) = quick_ids(&text)
+                && serde_json::from_str::<serde_json::Value>(&text).is_ok()
+            {
+                prop_assert_eq!(
+                    serde_ids(&text),
+                    Some((model.to_string(), event.to_string()))
+                );
+            }
+        }
+    }
 }
