@@ -111,6 +111,10 @@ pub struct ClockSection {
     /// approval deadlines and `no response` timers fire although no event arrives. `off`
     /// keeps pure event time.
     pub idle_advance: String,
+    /// How far ahead of the node's wall clock an event's time may be; later ones are
+    /// dead-lettered (a mistyped year would otherwise move the clock decades on, and every
+    /// node would report every empty hour between). `off` accepts any time.
+    pub max_ahead: String,
 }
 
 impl Default for ClockSection {
@@ -118,6 +122,7 @@ impl Default for ClockSection {
         ClockSection {
             lateness: "30s".into(),
             idle_advance: "2s".into(),
+            max_ahead: "1d".into(),
         }
     }
 }
@@ -222,6 +227,9 @@ impl Config {
         parse_duration_setting("state.retention", &self.state.retention)?;
         parse_duration_setting("state.dedup_window", &self.state.dedup_window)?;
         parse_duration_setting("clock.lateness", &self.clock.lateness)?;
+        if self.clock.max_ahead != "off" {
+            parse_duration_setting("clock.max_ahead", &self.clock.max_ahead)?;
+        }
         if self.clock.idle_advance != "off" {
             parse_duration_setting("clock.idle_advance", &self.clock.idle_advance)?;
         }
@@ -274,6 +282,13 @@ impl Config {
 
     pub fn lateness_ms(&self) -> i64 {
         cbp_runtime::time::parse_duration(&self.clock.lateness).unwrap_or(0)
+    }
+
+    /// `None` when any event time is accepted.
+    pub fn max_ahead_ms(&self) -> Option<i64> {
+        (self.clock.max_ahead != "off")
+            .then(|| cbp_runtime::time::parse_duration(&self.clock.max_ahead))
+            .flatten()
     }
 
     /// `None` when the clock never runs on its own.

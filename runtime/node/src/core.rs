@@ -9,7 +9,7 @@
 
 use crate::approvals::{PendingApproval, PendingChange};
 use crate::dedup::Seen;
-use crate::inputs::{apply, identity, outside};
+use crate::inputs::{apply, identity, outside, too_far_ahead};
 use crate::metrics::{Metrics, Tally};
 use crate::store::{CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, Store, StoreError, meta};
 use cbp_ir::Program;
@@ -48,6 +48,8 @@ const MAX_GROUP: usize = 256;
 pub struct CoreOptions {
     pub lateness_ms: i64,
     pub idle_advance_ms: Option<i64>,
+    /// How far ahead of the wall clock an event may be (`None`: any).
+    pub max_ahead_ms: Option<i64>,
     pub retention_ms: i64,
     pub max_sink_lag: u64,
     /// How long (event time) a message's identity is remembered to recognise a redelivery.
@@ -409,7 +411,12 @@ impl Core {
                 outcomes.push(InputOutcome::Duplicate);
                 continue;
             }
-            if let Some(reason) = outside(input, &self.options.zone) {
+            let refusal = outside(input, &self.options.zone).or_else(|| {
+                self.options
+                    .max_ahead_ms
+                    .and_then(|ahead| too_far_ahead(input, ahead))
+            });
+            if let Some(reason) = refusal {
                 // Refused before the engine: it changes no state, so it is not journaled.
                 let raw = match input {
                     Input::Line(raw) => raw.as_str(),

@@ -133,6 +133,66 @@ pub fn quick_ids(text: &str) -> Option<(&str, &str)> {
     }
 }
 
+/// Why an event is refused for its time: more than `ahead_ms` past the node's wall clock.
+/// Decided on arrival and not journaled (the event changes no state), so a replay, whatever
+/// its wall clock, sees the same inputs.
+pub fn too_far_ahead(input: &Input, ahead_ms: i64) -> Option<String> {
+    let Input::Line(text) = input else {
+        return None;
+    };
+    let time = quick_time(text)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())?;
+    (time > now.saturating_add(ahead_ms)).then(|| {
+        format!(
+            "event time {} is more than {} ahead of the node's clock ({})",
+            cbp_runtime::time::format_rfc3339(time),
+            cbp_runtime::time::format_duration_readable(ahead_ms),
+            cbp_runtime::time::format_rfc3339(now)
+        )
+    })
+}
+
+/// The event time of a line (`timestamp`, or `timestamp_ms`), read off the top level as
+/// [`quick_ids`] reads ids; `None` when it is absent or unusual (the engine then decides).
+pub fn quick_time(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if *bytes.get(at)? != b'{' {
+        return None;
+    }
+    at += 1;
+    loop {
+        at = skip_space(bytes, at);
+        if *bytes.get(at)? != b'"' {
+            return None;
+        }
+        let (key, next) = plain_string(text, at)?;
+        at = skip_space(bytes, next);
+        if *bytes.get(at)? != b':' {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+        let end = skip_value(bytes, at)?;
+        let value = text.get(at..end)?.trim();
+        match key {
+            "timestamp" => {
+                let (time, _) = plain_string(text, at)?;
+                return cbp_runtime::time::parse_rfc3339(time);
+            }
+            "timestamp_ms" => return value.parse().ok(),
+            _ => {}
+        }
+        at = skip_space(bytes, end);
+        match *bytes.get(at)? {
+            b',' => at += 1,
+            _ => return None,
+        }
+    }
+}
+
 fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     while bytes
         .get(at)
@@ -254,6 +314,24 @@ mod tests {
         assert_eq!(quick_ids(r#"{"event_id":17,"model_id":"m"}"#), None);
         assert_eq!(quick_ids(r#"{"event_id":"a"}"#), None);
         assert_eq!(quick_ids("not json"), None);
+    }
+
+    #[test]
+    fn reads_the_event_time() {
+        assert_eq!(
+            quick_time(r#"{"event_id":"a","timestamp":"1970-01-01T00:00:01Z"}"#),
+            Some(1000)
+        );
+        assert_eq!(
+            quick_time(r#"{"payload":{"timestamp_ms":5},"timestamp_ms": 7 }"#),
+            Some(7)
+        );
+        assert_eq!(quick_time(r#"{"event_id":"a"}"#), None);
+        let future = Input::Line(r#"{"timestamp":"9999-01-01T00:00:00Z"}"#.into());
+        let reason = too_far_ahead(&future, 86_400_000).unwrap();
+        assert!(reason.contains("9999-01-01"), "{reason}");
+        let past = Input::Line(r#"{"timestamp":"2025-12-03T14:00:05Z"}"#.into());
+        assert_eq!(too_far_ahead(&past, 0), None);
     }
 
     proptest! {

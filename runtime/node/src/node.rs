@@ -49,6 +49,7 @@ impl Node {
         let options = CoreOptions {
             lateness_ms: config.lateness_ms(),
             idle_advance_ms: config.idle_advance_ms(),
+            max_ahead_ms: config.max_ahead_ms(),
             retention_ms: config.retention_ms(),
             max_sink_lag: config.state.max_sink_lag,
             dedup_window_ms: config.dedup_window_ms(),

@@ -528,3 +528,38 @@ async fn a_changed_bundle_file_is_reloaded_and_a_broken_one_ignored() {
     assert_eq!(now, second_hash);
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_far_in_the_future_is_dead_lettered_and_moves_no_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, base) = start(test_config(dir.path(), "")).await;
+    let client = client();
+    client
+        .post(format!("{base}/api/v1/events"))
+        .body(speeding("e-1", "2025-12-03T14:00:05Z"))
+        .send()
+        .await
+        .unwrap();
+    let posted: Value = client
+        .post(format!("{base}/api/v1/events"))
+        .body(speeding("e-2", "9999-12-03T14:00:05Z"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posted["dead_letters"], 1, "{posted}");
+    let error = posted["records"][0]["error"].as_str().unwrap();
+    assert!(error.contains("ahead of the node's clock"), "{error}");
+    let status: Value = client
+        .get(format!("{base}/api/v1/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["clock"], "2025-12-03T14:00:05.000Z");
+    node.shutdown().await;
+}
