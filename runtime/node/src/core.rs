@@ -9,7 +9,7 @@
 
 use crate::approvals::{PendingApproval, PendingChange};
 use crate::dedup::Seen;
-use crate::inputs::{apply, identity, outside, too_far_ahead};
+use crate::inputs::{Head, apply};
 use crate::metrics::{Metrics, Tally};
 use crate::store::{CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, Store, StoreError, meta};
 use cbp_ir::Program;
@@ -189,7 +189,7 @@ impl Core {
         let (engine, seen) = (&mut self.engine, &mut self.seen);
         self.store.for_each_input(|seq, input| {
             apply(engine, seq, &input, &mut |_| {});
-            if let Some(key) = identity(&input) {
+            if let Some(key) = Head::of(&input).identity {
                 seen.insert(key, engine.clock().unwrap_or(i64::MIN));
             }
             count += 1;
@@ -403,7 +403,8 @@ impl Core {
         let mut changes: Vec<PendingChange> = Vec::new();
         let mut tally = Tally::default();
         for input in inputs {
-            let identity = identity(input);
+            let head = Head::of(input);
+            let identity = head.identity;
             if let Some(key) = identity
                 && self.seen.contains(key)
             {
@@ -411,10 +412,10 @@ impl Core {
                 outcomes.push(InputOutcome::Duplicate);
                 continue;
             }
-            let refusal = outside(input, &self.options.zone).or_else(|| {
+            let refusal = head.outside(&self.options.zone).or_else(|| {
                 self.options
                     .max_ahead_ms
-                    .and_then(|ahead| too_far_ahead(input, ahead))
+                    .and_then(|ahead| head.too_far_ahead(ahead))
             });
             if let Some(reason) = refusal {
                 // Refused before the engine: it changes no state, so it is not journaled.
