@@ -7,20 +7,12 @@
 mod common;
 
 use cbp_node::store::Input;
-use common::{City, config, state_dir};
+use common::{City, start_node};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
 
 fn ingest(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = state_dir();
-    let (node, _) = runtime
-        .block_on(cbp_node::Node::start(config(dir.path())))
-        .unwrap();
+    let (runtime, node, _state) = start_node();
     let url = format!("http://{}/api/v1/events", node.addr);
     let client = reqwest::Client::new();
     let mut city = City::new();

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{City, config, rss_bytes, state_dir};
+use common::{City, rss_bytes, start_node};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,15 +31,7 @@ fn main() {
     let batch = env("CBP_LOAD_BATCH", 100) as usize;
     let seconds = env("CBP_LOAD_SECS", 20);
     let clients = env("CBP_LOAD_CLIENTS", 4) as usize;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = state_dir();
-    let (node, _) = runtime
-        .block_on(cbp_node::Node::start(config(dir.path())))
-        .unwrap();
+    let (runtime, node, _state) = start_node();
     let url = format!("http://{}/api/v1/events", node.addr);
     let city = Arc::new(Mutex::new(City::new()));
     let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));

@@ -37,15 +37,14 @@ async fn a_decision_waits_for_a_person_who_answers_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let (node, base) = start(test_config(dir.path(), "")).await;
     let client = client();
-    let posted: Value = client
-        .post(format!("{base}/webhook/traffic-violation-detector-v2"))
-        .json(&serde_json::from_str::<Value>(&speeding("e-17", "2025-12-03T14:00:05Z")).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let posted: Value = post_json(
+        format!("{base}/webhook/traffic-violation-detector-v2"),
+        serde_json::to_string(
+            &serde_json::from_str::<Value>(&speeding("e-17", "2025-12-03T14:00:05Z")).unwrap(),
+        )
+        .unwrap(),
+    )
+    .await;
     assert_eq!(posted["accepted"], 1);
     let decision = &posted["records"][0];
     assert_eq!(decision["kind"], "decision");
@@ -105,15 +104,11 @@ async fn a_decision_waits_for_a_person_who_answers_through_the_api() {
     );
 
     // The same answer again is recognised; a different one is refused with the reason.
-    let again: Value = client
-        .post(format!("{base}/api/v1/authority/approve-decision"))
-        .json(&answer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = post_json(
+        format!("{base}/api/v1/authority/approve-decision"),
+        serde_json::to_string(&answer).unwrap(),
+    )
+    .await;
     assert_eq!(again["status"], "duplicate");
     let other = json!({"decision_id": id, "action": "reject", "authority_id": "officer-9"});
     let refused = client
@@ -139,14 +134,7 @@ async fn a_decision_waits_for_a_person_who_answers_through_the_api() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
-    let pending: Value = client
-        .get(format!("{base}/api/v1/authority/pending-approvals"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pending: Value = get_json(format!("{base}/api/v1/authority/pending-approvals")).await;
     assert_eq!(pending["approvals"], json!([]));
     node.shutdown().await;
 }
@@ -203,14 +191,7 @@ async fn the_clock_runs_on_with_the_wall_clock_when_the_input_is_quiet() {
     let mut clock = String::new();
     for _ in 0..40 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let status: Value = client
-            .get(format!("{base}/api/v1/status"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: Value = get_json(format!("{base}/api/v1/status")).await;
         clock = status["clock"].as_str().unwrap().to_string();
         if clock.as_str() > "2025-12-03T14:00:00.000Z" {
             break;
@@ -252,14 +233,7 @@ async fn plugins_register_against_the_policy() {
             .unwrap()
             .contains("`alert`")
     );
-    let listed: Value = client
-        .get(format!("{base}/api/v1/plugins"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(format!("{base}/api/v1/plugins")).await;
     let registered: Vec<&Value> = listed["plugins"]
         .as_array()
         .unwrap()
@@ -346,14 +320,7 @@ async fn a_new_bundle_is_swapped_in_and_a_bad_one_refused() {
         .unwrap();
     assert_eq!(response.status(), 422);
     // The pending approval of the first event is still there, and the node still decides.
-    let pending: Value = client
-        .get(format!("{base}/api/v1/authority/pending-approvals"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pending: Value = get_json(format!("{base}/api/v1/authority/pending-approvals")).await;
     assert_eq!(pending["approvals"].as_array().unwrap().len(), 1);
     node.shutdown().await;
 }
@@ -386,14 +353,7 @@ async fn operations_routes() {
         metrics.contains("cbp_node_decisions_total{rule=\"speeding_detected\"} 1"),
         "{metrics}"
     );
-    let openapi: Value = client
-        .get(format!("{base}/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi: Value = get_json(format!("{base}/api/v1/openapi.json")).await;
     for path in [
         "/api/v1/plugin/register",
         "/webhook/{plugin_id}",
@@ -488,16 +448,8 @@ async fn a_changed_bundle_file_is_reloaded_and_a_broken_one_ignored() {
     std::fs::write(&bundle_path, first).unwrap();
     let extra = format!("[policy]\nbundle = \"{}\"", bundle_path.display());
     let (node, base) = start(test_config(dir.path(), &extra)).await;
-    let client = client();
     let hash = || async {
-        let status: Value = client
-            .get(format!("{base}/api/v1/status"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: Value = get_json(format!("{base}/api/v1/status")).await;
         status["source_hash"].as_str().unwrap().to_string()
     };
     assert_eq!(hash().await, first_hash);
@@ -540,26 +492,15 @@ async fn an_event_far_in_the_future_is_dead_lettered_and_moves_no_clock() {
         .send()
         .await
         .unwrap();
-    let posted: Value = client
-        .post(format!("{base}/api/v1/events"))
-        .body(speeding("e-2", "9999-12-03T14:00:05Z"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let posted: Value = post_json(
+        format!("{base}/api/v1/events"),
+        speeding("e-2", "9999-12-03T14:00:05Z"),
+    )
+    .await;
     assert_eq!(posted["dead_letters"], 1, "{posted}");
     let error = posted["records"][0]["error"].as_str().unwrap();
     assert!(error.contains("ahead of the node's clock"), "{error}");
-    let status: Value = client
-        .get(format!("{base}/api/v1/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = get_json(format!("{base}/api/v1/status")).await;
     assert_eq!(status["clock"], "2025-12-03T14:00:05.000Z");
     node.shutdown().await;
 }

@@ -79,6 +79,21 @@ pub fn config(dir: &Path) -> cbp_node::Config {
     .unwrap()
 }
 
+/// A runtime of two workers and a node on it with its state on the real disk (the folder
+/// lives as long as the returned guard).
+pub fn start_node() -> (tokio::runtime::Runtime, cbp_node::Node, tempfile::TempDir) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = state_dir();
+    let (node, _) = runtime
+        .block_on(cbp_node::Node::start(config(dir.path())))
+        .unwrap();
+    (runtime, node, dir)
+}
+
 /// Resident memory of this process, in bytes (Linux).
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")

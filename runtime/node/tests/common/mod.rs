@@ -108,3 +108,28 @@ pub fn speeding(id: &str, time: &str) -> String {
         r#"{{"event_id":"{id}","model_id":"traffic-violation-detector-v2","type":"violation_event","timestamp":"{time}","location":{{"latitude":12.9716,"longitude":77.5946}},"zone":"ka.bengaluru.east.indiranagar","severity":"high","confidence":0.93,"metadata":{{"camera":"cam-44"}},"payload":{{"violation_type":"speeding","vehicle_data":{{"license_plate":"KA01AB1234","vehicle_type":"car","speed_kmh":85}},"evidence":{{"image_urls":["https://evidence.example/e17.jpg"]}}}}}}"#
     )
 }
+
+/// `GET url`, its body as JSON.
+pub async fn get_json(url: String) -> serde_json::Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `POST url` with `body`, the answer's body as JSON (whatever its status).
+pub async fn post_json(url: String, body: impl Into<reqwest::Body>) -> serde_json::Value {
+    client()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
