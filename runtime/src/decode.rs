@@ -29,7 +29,9 @@ pub(crate) const MAX_TIME_MS: i64 = 253_402_300_799_999;
 #[derive(Debug)]
 pub struct Decoder {
     program: Arc<Program>,
-    by_name: HashMap<String, MessageId>,
+    by_name: HashMap<String, MessageId, foldhash::fast::RandomState>,
+    /// By message id: for each envelope field, its name's index in [`TOP_KEYS`].
+    envelope_keys: Vec<Vec<Option<usize>>>,
     /// By message id: its string and zone slots, each of which may add a held text to the
     /// row's objects (reserved up front).
     text_slots: Vec<usize>,
@@ -89,16 +91,25 @@ impl Decoder {
             .map(|m| (m.name.clone(), m.id))
             .collect();
         let mut text_slots = Vec::new();
+        let mut envelope_keys = Vec::new();
         for layout in &program.messages {
             let index = layout.id.0 as usize;
             if text_slots.len() <= index {
                 text_slots.resize(index + 1, 0);
+                envelope_keys.resize(index + 1, Vec::new());
             }
             text_slots[index] = count_text_slots(&layout.fields);
+            envelope_keys[index] = layout
+                .fields
+                .iter()
+                .take(ENVELOPE_FIELDS)
+                .map(|f| top_key(&f.name))
+                .collect();
         }
         Decoder {
             program,
             by_name,
+            envelope_keys,
             text_slots,
             empty_map: Arc::new(BTreeMap::new()),
         }
@@ -183,7 +194,7 @@ impl Decoder {
         interner: &mut Interner,
         object: &Map<String, JsonValue>,
     ) -> Result<Row, String> {
-        self.decode_with(interner, |key| object.get(key))
+        self.decode_with(interner, |i| object.get(TOP_KEYS[i]), |key| object.get(key))
     }
 
     /// Decodes a message from any JSON-shaped input whose top is an object.
@@ -192,7 +203,7 @@ impl Decoder {
         interner: &mut Interner,
         object: &V,
     ) -> Result<Row, String> {
-        self.decode_with(interner, |key| object.get(key))
+        self.decode_with(interner, |i| object.get(TOP_KEYS[i]), |key| object.get(key))
     }
 
     /// [`Decoder::decode_input`] for the scanner's values: the envelope's keys are found in
@@ -212,19 +223,18 @@ impl Decoder {
                 known[i] = Some(value);
             }
         }
-        self.decode_with(interner, |key| match top_key(key) {
-            Some(i) => known[i],
-            None => object.get(key),
-        })
+        self.decode_with(interner, |i| known[i], |key| object.get(key))
     }
 
-    /// The walk over the layout; `top` looks up a top-level key of the message.
+    /// The walk over the layout; `top` looks up a top-level key of the message by its index
+    /// in [`TOP_KEYS`], `by_name` any other.
     fn decode_with<'v, V: Input + 'v>(
         &self,
         interner: &mut Interner,
-        top: impl Fn(&str) -> Option<&'v V>,
+        top: impl Fn(usize) -> Option<&'v V>,
+        by_name: impl Fn(&str) -> Option<&'v V>,
     ) -> Result<Row, String> {
-        let name = match top("type") {
+        let name = match top(top_keys::TYPE) {
             None => return Err(field_error("type", "missing")),
             Some(v) if v.is_null() => return Err(field_error("type", "missing")),
             Some(v) => v.as_str().ok_or_else(|| {
@@ -235,7 +245,7 @@ impl Decoder {
             .message_named(name)
             .ok_or_else(|| format!("unknown message type `{name}`"))?;
         let mut row = self.new_row(layout);
-        let payload = match top("payload") {
+        let payload = match top(top_keys::PAYLOAD) {
             None => None,
             Some(v) if v.is_null() => None,
             Some(v) if v.is_object() => Some(v),
@@ -255,8 +265,19 @@ impl Decoder {
         let root = Path::Root("payload");
         for (i, field) in layout.fields.iter().enumerate() {
             if i < ENVELOPE_FIELDS {
-                let given = top(&field.name).filter(|v| !v.is_null());
-                writer.envelope_field(field, given, &top)?;
+                // The key's index, found once per layout rather than by name each message.
+                let key = self
+                    .envelope_keys
+                    .get(layout.id.0 as usize)
+                    .and_then(|keys| keys.get(i))
+                    .copied()
+                    .flatten();
+                let given = match key {
+                    Some(k) => top(k),
+                    None => by_name(&field.name),
+                }
+                .filter(|v| !v.is_null());
+                writer.envelope_field(field, key, given, &top)?;
             } else {
                 let value = payload.and_then(|p| p.get(&field.name));
                 writer.field(field, value, &Path::Field(&root, &field.name))?;
@@ -280,6 +301,16 @@ const TOP_KEYS: [&str; 11] = [
     "metadata",
     "payload",
 ];
+
+/// Indexes into [`TOP_KEYS`] the walk names.
+mod top_keys {
+    pub const TIMESTAMP: usize = 3;
+    pub const TIMESTAMP_MS: usize = 4;
+    pub const TYPE: usize = 2;
+    pub const ZONE: usize = 6;
+    pub const METADATA: usize = 9;
+    pub const PAYLOAD: usize = 10;
+}
 
 fn top_key(key: &str) -> Option<usize> {
     Some(match key {
@@ -306,24 +337,28 @@ pub(crate) struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// An envelope field; `given` is its value unless null, `top` looks up a top-level key.
+    /// An envelope field (`key`: its name's index in [`TOP_KEYS`]); `given` is its value
+    /// unless null, `top` looks up a top-level key by its index.
     fn envelope_field<'v, V: Input + 'v>(
         &mut self,
         field: &FieldLayout,
+        key: Option<usize>,
         given: Option<&'v V>,
-        top: &impl Fn(&str) -> Option<&'v V>,
+        top: &impl Fn(usize) -> Option<&'v V>,
     ) -> Result<(), String> {
-        match field.name.as_str() {
-            "timestamp" => return self.timestamp(top("timestamp"), top("timestamp_ms")),
+        match key {
+            Some(top_keys::TIMESTAMP) => {
+                return self.timestamp(top(top_keys::TIMESTAMP), top(top_keys::TIMESTAMP_MS));
+            }
             // An empty map when missing: a message without metadata is still a message.
-            "metadata" if given.is_none() => {
+            Some(top_keys::METADATA) if given.is_none() => {
                 if let Storage::Object { presence, index } = field.storage {
                     self.write_object(presence, index, Value::Map(Arc::new(BTreeMap::new())));
                 }
                 return Ok(());
             }
             // Most messages have empty metadata: one shared empty map instead of a new one.
-            "metadata"
+            Some(top_keys::METADATA)
                 if matches!(field.ty.strip_optional(), Ty::Map(..))
                     && given.is_some_and(|m| m.is_empty_object()) =>
             {
@@ -333,7 +368,7 @@ impl Writer<'_> {
                 }
                 return Ok(());
             }
-            "zone" => {
+            Some(top_keys::ZONE) => {
                 if let Some(zone) = given.and_then(|v| v.as_str()) {
                     check_zone(zone)?;
                 }

@@ -20,7 +20,10 @@
 
 mod output;
 
-pub use output::{decode_records, encode_record, record_json, record_to_proto};
+pub use output::{
+    decode_records, encode_record, record_from_json, record_json, record_json_to_proto,
+    record_to_proto,
+};
 
 use crate::engine::{Engine, LineOutcome};
 use crate::record::Record;
@@ -227,6 +230,9 @@ pub struct Escalation {
     pub time_ms: i64,
     #[prost(message, optional, tag = "9")]
     pub fields: Option<Struct>,
+    /// The incident as delivered (the record's `message`).
+    #[prost(message, optional, tag = "10")]
+    pub message: Option<Struct>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -249,6 +255,9 @@ pub struct Directive {
     pub params: Option<Struct>,
     #[prost(int64, tag = "9")]
     pub time_ms: i64,
+    /// The directive as delivered (the record's `message`).
+    #[prost(message, optional, tag = "10")]
+    pub message: Option<Struct>,
 }
 
 #[derive(Clone, PartialEq, Message)]

@@ -61,6 +61,10 @@ pub struct Escalation {
     pub to: Place,
     pub time: String,
     pub fields: Json,
+    /// The incident as delivered to `to`, in its JSON event form: what the process running
+    /// `to` runs (contract extension); null when a person escalated an approval, or when
+    /// the incident was not delivered (a dead letter says why).
+    pub message: Option<Json>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -74,6 +78,10 @@ pub struct Command {
     pub actions: Json,
     pub params: Json,
     pub time: String,
+    /// The directive as delivered to `to`, in its JSON event form: what the process
+    /// running `to` runs (contract extension); null when it was not delivered (a dead
+    /// letter says why).
+    pub message: Option<Json>,
 }
 
 /// An action run after the decision: on approval, on rejection, or on no response.

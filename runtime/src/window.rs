@@ -10,7 +10,7 @@
 
 use crate::geo::{EARTH_RADIUS_M, Point, haversine};
 use cbp_ir::Row;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// The most entries one store keeps; beyond it the oldest go first.
@@ -28,16 +28,44 @@ struct Entry {
     cell: Option<Cell>,
 }
 
+/// Tables looked up for every message: foldhash, several times faster than SipHash on small
+/// keys.
+type FastHash = foldhash::fast::RandomState;
+
 #[derive(Debug)]
 pub struct WindowStore {
     retention_ms: i64,
     cell_deg: f64,
-    entries: BTreeMap<Key, Entry>,
-    cells: HashMap<Cell, BTreeSet<Key>>,
+    /// In key order. Messages mostly arrive in event-time order, so an insertion is a push at
+    /// the back and expiry pops from the front; a late message is put in its place.
+    entries: VecDeque<(Key, Entry)>,
+    /// Per grid cell, the keys of its entries, in key order.
+    cells: HashMap<Cell, VecDeque<Key>, FastHash>,
 }
 
 /// One match: event time, arrival sequence, the message.
 pub type Match = (i64, u64, Arc<Row>);
+
+/// Puts `key` in its place in `keys` (ascending, no repeats); false when it is there already.
+fn insert_sorted(keys: &mut VecDeque<Key>, key: Key) -> bool {
+    if keys.back().is_none_or(|last| *last < key) {
+        keys.push_back(key);
+        return true;
+    }
+    let at = keys.partition_point(|k| *k < key);
+    if keys.get(at) == Some(&key) {
+        return false;
+    }
+    keys.insert(at, key);
+    true
+}
+
+/// The positions of `keys` from the first at or after `from` to before the first after `to`.
+fn span<T>(items: &VecDeque<T>, key: impl Fn(&T) -> Key, from: Key, to: Key) -> (usize, usize) {
+    let lo = items.partition_point(|item| key(item) < from);
+    let hi = items.partition_point(|item| key(item) <= to);
+    (lo, hi.max(lo))
+}
 
 impl WindowStore {
     /// `cell_m`: the grid's cell size in metres (clamped to 50 m … 50 km).
@@ -50,8 +78,8 @@ impl WindowStore {
         WindowStore {
             retention_ms: retention_ms.max(0),
             cell_deg: cell_m / METRES_PER_DEGREE,
-            entries: BTreeMap::new(),
-            cells: HashMap::new(),
+            entries: VecDeque::new(),
+            cells: HashMap::default(),
         }
     }
 
@@ -71,27 +99,57 @@ impl WindowStore {
         (y.is_finite() && x.is_finite()).then_some((y as i64, x as i64))
     }
 
+    /// The position of `key` in `entries`, if there.
+    fn position(&self, key: Key) -> Option<usize> {
+        self.entries.binary_search_by(|(k, _)| k.cmp(&key)).ok()
+    }
+
+    fn remove_from_cell(&mut self, cell: Cell, key: Key) {
+        if let Some(keys) = self.cells.get_mut(&cell) {
+            // The oldest entry of the store is the oldest of its cell.
+            if keys.front() == Some(&key) {
+                keys.pop_front();
+            } else if let Ok(at) = keys.binary_search(&key) {
+                keys.remove(at);
+            }
+            if keys.is_empty() {
+                self.cells.remove(&cell);
+            }
+        }
+    }
+
     pub fn insert(&mut self, time: i64, seq: u64, row: Arc<Row>, point: Option<Point>) {
         let cell = point.and_then(|p| self.cell_of(p));
         let key = (time, seq);
-        if let Some(cell) = cell {
-            self.cells.entry(cell).or_default().insert(key);
+        let entry = Entry { row, point, cell };
+        if self.entries.back().is_none_or(|(last, _)| *last < key) {
+            self.entries.push_back((key, entry));
+        } else {
+            let at = self.entries.partition_point(|(k, _)| *k < key);
+            match self.entries.get_mut(at) {
+                // The same key again: the new entry replaces the old one, as in a map.
+                Some((k, old)) if *k == key => {
+                    let old_cell = std::mem::replace(old, entry).cell;
+                    if let Some(old_cell) = old_cell {
+                        self.remove_from_cell(old_cell, key);
+                    }
+                }
+                _ => self.entries.insert(at, (key, entry)),
+            }
         }
-        self.entries.insert(key, Entry { row, point, cell });
+        if let Some(cell) = cell {
+            insert_sorted(self.cells.entry(cell).or_default(), key);
+        }
         while self.entries.len() > MAX_ENTRIES {
             self.pop_oldest();
         }
     }
 
     fn pop_oldest(&mut self) {
-        if let Some((key, entry)) = self.entries.pop_first()
+        if let Some((key, entry)) = self.entries.pop_front()
             && let Some(cell) = entry.cell
-            && let Some(set) = self.cells.get_mut(&cell)
         {
-            set.remove(&key);
-            if set.is_empty() {
-                self.cells.remove(&cell);
-            }
+            self.remove_from_cell(cell, key);
         }
     }
 
@@ -100,11 +158,18 @@ impl WindowStore {
         let cutoff = now.saturating_sub(self.retention_ms);
         while self
             .entries
-            .first_key_value()
+            .front()
             .is_some_and(|(key, _)| key.0 < cutoff)
         {
             self.pop_oldest();
         }
+    }
+
+    /// Whether an entry with event time `time` satisfies `same` (a scan of that time only,
+    /// without collecting: the duplicate check of every insertion).
+    pub fn any_at(&self, time: i64, mut same: impl FnMut(&Row) -> bool) -> bool {
+        let (lo, hi) = span(&self.entries, |(k, _)| *k, (time, 0), (time, u64::MAX));
+        self.entries.range(lo..hi).any(|(_, e)| same(&e.row))
     }
 
     /// The entries with event time in `[from, to]`, and within `radius` metres of `center`
@@ -113,31 +178,37 @@ impl WindowStore {
         if from > to {
             return Vec::new();
         }
-        let range = (from, 0)..=(to, u64::MAX);
+        let (low, high) = ((from, 0), (to, u64::MAX));
+        let (lo, hi) = span(&self.entries, |(k, _)| *k, low, high);
         let Some((center, radius)) = near else {
             return self
                 .entries
-                .range(range)
+                .range(lo..hi)
                 .map(|(k, e)| (k.0, k.1, e.row.clone()))
                 .collect();
         };
         let within = |e: &Entry| e.point.is_some_and(|p| haversine(center, p) <= radius);
-        let mut keys: Vec<Key> = match self.cells_around(center, radius) {
-            Some(cells) => cells
-                .iter()
-                .filter_map(|c| self.cells.get(c))
-                .flat_map(|set| set.range(range.clone()).copied())
-                .collect(),
+        let Some(cells) = self.cells_around(center, radius) else {
             // The box is too large or wraps around: look at every entry of the time range.
-            None => self.entries.range(range).map(|(k, _)| *k).collect(),
+            return self
+                .entries
+                .range(lo..hi)
+                .filter(|(_, e)| within(e))
+                .map(|(k, e)| (k.0, k.1, e.row.clone()))
+                .collect();
         };
+        let mut keys: Vec<Key> = Vec::new();
+        for keys_of_cell in cells.iter().filter_map(|c| self.cells.get(c)) {
+            let (a, b) = span(keys_of_cell, |k| *k, low, high);
+            keys.extend(keys_of_cell.range(a..b).copied());
+        }
         keys.sort_unstable();
         keys.into_iter()
             .filter_map(|k| {
-                self.entries
-                    .get(&k)
-                    .filter(|e| within(e))
-                    .map(|e| (k.0, k.1, e.row.clone()))
+                self.position(k)
+                    .and_then(|at| self.entries.get(at))
+                    .filter(|(_, e)| within(e))
+                    .map(|(_, e)| (k.0, k.1, e.row.clone()))
             })
             .collect()
     }
@@ -280,6 +351,56 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Insertions in any time order, expiry and queries agree with a plain list of the
+        /// entries kept.
+        #[test]
+        fn agrees_with_a_list(
+            ops in proptest::collection::vec((0u8..4, 0i64..400, -0.02f64..0.02, -0.02f64..0.02), 0..120),
+        ) {
+            let base = Point { lat: 12.97, lon: 77.64 };
+            let mut store = WindowStore::new(150, 300.0);
+            let mut model: Vec<(i64, u64, Point)> = Vec::new();
+            for (seq, (op, time, dlat, dlon)) in ops.into_iter().enumerate() {
+                let at = Point { lat: base.lat + dlat, lon: base.lon + dlon };
+                match op {
+                    0 | 1 => {
+                        store.insert(time, seq as u64, row(seq as u64), Some(at));
+                        model.push((time, seq as u64, at));
+                    }
+                    2 => {
+                        store.expire(time);
+                        model.retain(|(t, _, _)| *t >= time - 150);
+                    }
+                    _ => {
+                        let radius = dlat.abs() * 100_000.0;
+                        let found = tags(&store.query(time - 100, time, Some((at, radius))));
+                        let mut expected: Vec<(i64, u64)> = model
+                            .iter()
+                            .filter(|(t, _, p)| (time - 100..=time).contains(t) && haversine(at, *p) <= radius)
+                            .map(|(t, s, _)| (*t, *s))
+                            .collect();
+                        expected.sort_unstable();
+                        let expected: Vec<u64> = expected.into_iter().map(|(_, s)| s).collect();
+                        proptest::prop_assert_eq!(found, expected);
+                        let all = tags(&store.query(time - 100, time, None));
+                        let mut expected: Vec<(i64, u64)> = model
+                            .iter()
+                            .filter(|(t, _, _)| (time - 100..=time).contains(t))
+                            .map(|(t, s, _)| (*t, *s))
+                            .collect();
+                        expected.sort_unstable();
+                        let expected: Vec<u64> = expected.into_iter().map(|(_, s)| s).collect();
+                        proptest::prop_assert_eq!(all, expected);
+                        let same = model.iter().any(|(t, s, _)| *t == time && *s % 3 == 0);
+                        proptest::prop_assert_eq!(store.any_at(time, |r| r.get(0) % 3 == 0), same);
+                    }
+                }
+                proptest::prop_assert_eq!(store.len(), model.len());
+                let cell_keys: usize = store.cells.values().map(VecDeque::len).sum();
+                proptest::prop_assert_eq!(cell_keys, model.len());
+            }
+        }
+
         /// The grid finds exactly what a scan with the exact distance finds.
         #[test]
         fn grid_queries_equal_a_scan(

@@ -374,6 +374,7 @@ fn run(
     let options = RunOptions {
         until,
         lateness_ms: 0,
+        ..RunOptions::default()
     };
     let mut engine = Engine::new(program.clone(), evaluator, options);
     let mut out = Vec::new();

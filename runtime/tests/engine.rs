@@ -63,6 +63,7 @@ fn until_fires_the_approval_default() {
         RunOptions {
             until,
             lateness_ms: 0,
+            ..RunOptions::default()
         },
     );
     let kinds: Vec<&str> = records.iter().map(Record::kind).collect();
@@ -117,6 +118,7 @@ fn lateness_admits_a_late_message() {
         RunOptions {
             until: None,
             lateness_ms: 600_000,
+            ..RunOptions::default()
         },
     );
     assert_eq!(lenient[1], LineOutcome::Processed);
@@ -184,7 +186,7 @@ proptest! {
     ) {
         let lines = sample_lines();
         let program = policies();
-        let mut engine = Engine::new(program.clone(), interpreter(&program), RunOptions { until: None, lateness_ms: 3_600_000 });
+        let mut engine = Engine::new(program.clone(), interpreter(&program), RunOptions { until: None, lateness_ms: 3_600_000, ..RunOptions::default() });
         // The untouched lines first, so the mutated one meets live state.
         for (i, line) in lines.iter().enumerate().take(which) {
             check_line(&mut engine, i as u64 + 1, line);
@@ -208,4 +210,56 @@ fn a_redelivered_message_is_correlated_once() {
         .unwrap()
         .to_value();
     assert_eq!(decision["related"], serde_json::json!(["t-1"]));
+}
+
+/// With timers held (a node's per-source watermarks), an event far ahead does not fire the
+/// approval deadline; `advance_to` the watermark does. The clock still follows the largest
+/// event time, and lateness is measured from the watermark.
+#[test]
+fn held_timers_wait_for_the_watermark() {
+    let program = policies();
+    let mut engine = Engine::new(
+        program.clone(),
+        interpreter(&program),
+        RunOptions::default(),
+    );
+    engine.hold_timers();
+    let time = |text: &str| cbp_runtime::time::parse_rfc3339(text).unwrap();
+    let mut records = Vec::new();
+    engine.advance_to(time("2025-12-03T14:00:00Z"), &mut |r| {
+        records.push(r.clone())
+    });
+    engine.push_line(1, SPEEDING, &mut |r| records.push(r.clone()));
+    let ahead = SPEEDING
+        .replace("e-1", "e-2")
+        .replace("14:00:05", "15:00:00");
+    engine.push_line(2, &ahead, &mut |r| records.push(r.clone()));
+    assert_eq!(engine.clock(), Some(time("2025-12-03T15:00:00Z")));
+    assert!(
+        records.iter().all(|r| r.kind() == "decision"),
+        "{records:#?}"
+    );
+    // An hour behind the clock, but not behind the watermark: not late.
+    let behind = SPEEDING
+        .replace("e-1", "e-3")
+        .replace("14:00:05", "14:00:01");
+    let outcome = engine.push_line(3, &behind, &mut |r| records.push(r.clone()));
+    assert_eq!(outcome, LineOutcome::Processed);
+    engine.advance_to(time("2025-12-03T14:30:05Z"), &mut |r| {
+        records.push(r.clone())
+    });
+    let approvals: Vec<_> = records.iter().filter(|r| r.kind() == "approval").collect();
+    assert_eq!(
+        approvals.len(),
+        2,
+        "e-1's and e-3's deadlines: {records:#?}"
+    );
+    assert_eq!(engine.timers_held_at(), Some(time("2025-12-03T14:30:05Z")));
+    let late = SPEEDING
+        .replace("e-1", "e-4")
+        .replace("14:00:05", "14:00:04");
+    assert_eq!(
+        engine.push_line(4, &late, &mut |_| {}),
+        LineOutcome::DeadLettered
+    );
 }

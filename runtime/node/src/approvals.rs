@@ -128,6 +128,8 @@ fn event_json(input: &Input) -> Value {
             .map(Value::Object)
             .unwrap_or(Value::Null),
         Input::Tick(_) => Value::Null,
+        Input::Sourced(_, input) => event_json(input),
+        Input::Delivered { line, .. } => serde_json::from_str(line).unwrap_or(Value::Null),
     }
 }
 

@@ -18,6 +18,18 @@ pub struct Config {
     pub mqtt: Option<MqttSection>,
     #[serde(rename = "sink")]
     pub sinks: Vec<SinkSection>,
+    /// The child nodes (`[[child]]`): commands addressed into a child's zone are posted to
+    /// its `/api/v1/layer/command`, and this node runs no layer below its own.
+    #[serde(rename = "child")]
+    pub children: Vec<ChildSection>,
+}
+
+/// A child node: the zone it serves and its base URL.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChildSection {
+    pub zone: String,
+    pub url: String,
 }
 
 /// Where the node stands in the hierarchy.
@@ -32,7 +44,8 @@ pub struct NodeSection {
     /// every zone.
     pub zone: String,
     /// The parent node's base URL; escalations and reports addressed above this node's
-    /// layer are posted to its `/api/v1/layer/escalate`.
+    /// layer are posted to its `/api/v1/layer/escalate`, and this node runs no layer above
+    /// its own.
     pub parent: Option<String>,
 }
 
@@ -115,6 +128,13 @@ pub struct ClockSection {
     /// dead-lettered (a mistyped year would otherwise move the clock decades on, and every
     /// node would report every empty hour between). `off` accepts any time.
     pub max_ahead: String,
+    /// `global`: one clock, the largest event time of all input. `per_source`: each source
+    /// (a Kafka topic-partition, an MQTT topic, a plugin's webhook) has its own watermark;
+    /// an event is late only against its source's, and timers run to the smallest of the
+    /// sources heard from lately (`src/watermarks.rs`).
+    pub watermarks: String,
+    /// With `per_source`: a source quiet this long (wall time) stops holding timers back.
+    pub source_idle: String,
 }
 
 impl Default for ClockSection {
@@ -123,6 +143,8 @@ impl Default for ClockSection {
             lateness: "30s".into(),
             idle_advance: "2s".into(),
             max_ahead: "1d".into(),
+            watermarks: "global".into(),
+            source_idle: "1min".into(),
         }
     }
 }
@@ -139,6 +161,8 @@ pub struct KafkaSection {
     pub input_format: String,
     /// Where records go (keyed by zone); none: records are not written to Kafka.
     pub output_topic: Option<String>,
+    /// `json` (each record's JSON line) or `proto` (one `cbp.v1.Record` per message).
+    pub output_format: String,
     /// Extra librdkafka properties.
     pub properties: std::collections::BTreeMap<String, String>,
 }
@@ -151,6 +175,7 @@ impl Default for KafkaSection {
             topics: vec!["cbp.events".into()],
             input_format: "json".into(),
             output_topic: None,
+            output_format: "json".into(),
             properties: Default::default(),
         }
     }
@@ -188,6 +213,9 @@ pub struct SinkSection {
     pub path: Option<PathBuf>,
     /// Record kinds to send (`decision`, `action`, …); empty: all.
     pub kinds: Vec<String>,
+    /// For a log sink: `json` (NDJSON lines) or `proto` (length-delimited `cbp.v1.Record`s,
+    /// as `cbpc run --out-format proto` writes).
+    pub format: String,
     pub timeout_ms: u64,
     pub retries: u32,
 }
@@ -200,6 +228,7 @@ impl Default for SinkSection {
             url: None,
             path: None,
             kinds: Vec::new(),
+            format: "json".into(),
             timeout_ms: 2_000,
             retries: 5,
         }
@@ -233,6 +262,13 @@ impl Config {
         if self.clock.idle_advance != "off" {
             parse_duration_setting("clock.idle_advance", &self.clock.idle_advance)?;
         }
+        if self.clock.watermarks != "global" && self.clock.watermarks != "per_source" {
+            return Err(format!(
+                "clock.watermarks `{}` is not `global` or `per_source`",
+                self.clock.watermarks
+            ));
+        }
+        parse_duration_setting("clock.source_idle", &self.clock.source_idle)?;
         if let Some(engine) = &self.policy.engine
             && engine != "jit"
             && engine != "interp"
@@ -248,7 +284,31 @@ impl Config {
                 kafka.input_format
             ));
         }
+        if let Some(kafka) = &self.kafka
+            && kafka.output_format != "json"
+            && kafka.output_format != "proto"
+        {
+            return Err(format!(
+                "kafka.output_format `{}` is not `json` or `proto`",
+                kafka.output_format
+            ));
+        }
+        for child in &self.children {
+            self.check_child(child)?;
+        }
         for sink in &self.sinks {
+            if sink.format != "json" && sink.format != "proto" {
+                return Err(format!(
+                    "sink `{}`: format `{}` is not `json` or `proto`",
+                    sink.name, sink.format
+                ));
+            }
+            if sink.format == "proto" && sink.kind != "log" {
+                return Err(format!(
+                    "sink `{}`: format `proto` is for log sinks (webhooks take JSON)",
+                    sink.name
+                ));
+            }
             match sink.kind.as_str() {
                 "webhook" if sink.url.is_none() => {
                     return Err(format!("sink `{}`: a webhook sink needs `url`", sink.name));
@@ -272,6 +332,51 @@ impl Config {
         layer_number(&self.node.layer).unwrap_or(1)
     }
 
+    /// The lowest and highest layer this node's engine runs: none above its own with a
+    /// parent (the parent runs those), none below with children (they run those); else
+    /// the whole subtree and everything above, as `cbpc run` does.
+    pub fn layers(&self) -> (u8, u8) {
+        let layer = self.layer();
+        let lowest = if self.children.is_empty() { 1 } else { layer };
+        let highest = if self.node.parent.is_some() { layer } else { 5 };
+        (lowest, highest)
+    }
+
+    /// A child serves a zone strictly inside this node's, and has a URL.
+    fn check_child(&self, child: &ChildSection) -> Result<(), String> {
+        let named = format!("child `{}`", child.zone);
+        if child.zone.is_empty() {
+            return Err("a child needs `zone`".into());
+        }
+        if child.url.is_empty() {
+            return Err(format!("{named} needs `url`"));
+        }
+        if self.layer() == 1 {
+            return Err(format!(
+                "{named}: an L1 node has no children (node.layer is `L1`)"
+            ));
+        }
+        let scope = &self.node.zone;
+        let inside = scope.is_empty()
+            || child
+                .zone
+                .strip_prefix(scope.as_str())
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.'));
+        if !inside {
+            return Err(format!("{named} is not inside this node's zone `{scope}`"));
+        }
+        if self
+            .children
+            .iter()
+            .filter(|c| c.zone == child.zone)
+            .count()
+            > 1
+        {
+            return Err(format!("{named} is configured twice"));
+        }
+        Ok(())
+    }
+
     pub fn retention_ms(&self) -> i64 {
         cbp_runtime::time::parse_duration(&self.state.retention).unwrap_or(86_400_000)
     }
@@ -288,6 +393,14 @@ impl Config {
     pub fn max_ahead_ms(&self) -> Option<i64> {
         (self.clock.max_ahead != "off")
             .then(|| cbp_runtime::time::parse_duration(&self.clock.max_ahead))
+            .flatten()
+    }
+
+    /// With per-source watermarks, how long a source may be quiet and still hold timers
+    /// back; `None` with the one global clock.
+    pub fn source_idle_ms(&self) -> Option<i64> {
+        (self.clock.watermarks == "per_source")
+            .then(|| cbp_runtime::time::parse_duration(&self.clock.source_idle))
             .flatten()
     }
 
@@ -337,8 +450,42 @@ mod tests {
         assert!(error.contains("`L9`"), "{error}");
         let error = Config::from_toml("[clock]\nlateness = \"soon\"").unwrap_err();
         assert!(error.contains("clock.lateness"), "{error}");
+        let error = Config::from_toml("[clock]\nwatermarks = \"each\"").unwrap_err();
+        assert!(error.contains("clock.watermarks"), "{error}");
+        let error = Config::from_toml("[kafka]\noutput_format = \"avro\"").unwrap_err();
+        assert!(error.contains("kafka.output_format `avro`"), "{error}");
+        let error = Config::from_toml(
+            "[[sink]]\nkind = \"webhook\"\nurl = \"http://x\"\nformat = \"proto\"",
+        )
+        .unwrap_err();
+        assert!(error.contains("for log sinks"), "{error}");
         let error = Config::from_toml("[[sink]]\nkind = \"webhook\"").unwrap_err();
         assert!(error.contains("needs `url`"), "{error}");
+        let district = "[node]\nlayer = \"L2\"\nzone = \"ka.b.east\"\n";
+        let error = Config::from_toml(&format!(
+            "{district}[[child]]\nzone = \"ka.b.west.x\"\nurl = \"http://x\""
+        ))
+        .unwrap_err();
+        assert!(error.contains("not inside"), "{error}");
+        let error =
+            Config::from_toml("[[child]]\nzone = \"a.b.c.d\"\nurl = \"http://x\"").unwrap_err();
+        assert!(error.contains("L1 node has no children"), "{error}");
+    }
+
+    #[test]
+    fn parents_and_children_bound_the_layers_run() {
+        assert_eq!(Config::from_toml("").unwrap().layers(), (1, 5));
+        let child = Config::from_toml("[node]\nparent = \"http://p\"").unwrap();
+        assert_eq!(child.layers(), (1, 1));
+        let district = Config::from_toml(
+            "[node]\nlayer = \"L2\"\nzone = \"ka.b.east\"\nparent = \"http://p\"\n\
+             [[child]]\nzone = \"ka.b.east.x\"\nurl = \"http://x\"",
+        )
+        .unwrap();
+        assert_eq!(district.layers(), (2, 2));
+        assert_eq!(district.children[0].url, "http://x");
+        let root = Config::from_toml("[node]\nlayer = \"L2\"").unwrap();
+        assert_eq!(root.layers(), (1, 5), "no children: its subtree too");
     }
 
     #[test]
@@ -355,6 +502,8 @@ mod tests {
             engine = "interp"
             [clock]
             idle_advance = "off"
+            watermarks = "per_source"
+            source_idle = "45s"
             [kafka]
             brokers = "127.0.0.1:9092"
             topics = ["events"]
@@ -370,6 +519,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.idle_advance_ms(), None);
+        assert_eq!(config.source_idle_ms(), Some(45_000));
         assert_eq!(config.sinks[0].kinds, ["action", "decision"]);
         assert_eq!(
             config.kafka.unwrap().output_topic.as_deref(),

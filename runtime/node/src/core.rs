@@ -12,6 +12,7 @@ use crate::dedup::Seen;
 use crate::inputs::{Head, apply};
 use crate::metrics::{Metrics, Tally};
 use crate::store::{CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, Store, StoreError, meta};
+use crate::watermarks::Watermarks;
 use cbp_ir::Program;
 use cbp_runtime::{Engine, Evaluator, LineOutcome, Record, RunOptions};
 use redb::{ReadableTable, Table};
@@ -48,6 +49,9 @@ const MAX_GROUP: usize = 256;
 pub struct CoreOptions {
     pub lateness_ms: i64,
     pub idle_advance_ms: Option<i64>,
+    /// Per-source watermarks (`clock.watermarks = "per_source"`): how long (wall ms) a quiet
+    /// source still holds timers back. `None`: one clock, the largest event time.
+    pub source_idle_ms: Option<i64>,
     /// How far ahead of the wall clock an event may be (`None`: any).
     pub max_ahead_ms: Option<i64>,
     pub retention_ms: i64,
@@ -56,6 +60,11 @@ pub struct CoreOptions {
     pub dedup_window_ms: i64,
     /// The zone prefix this node serves; empty: all.
     pub zone: String,
+    /// The layers the engine runs (`Config::layers`).
+    pub lowest_layer: u8,
+    pub highest_layer: u8,
+    /// The zones of the child nodes (`command … to children` reaches them).
+    pub children: Vec<String>,
     pub interpreter: bool,
 }
 
@@ -117,6 +126,8 @@ pub struct Shared {
     /// Approvals resolved lately, so a late second answer is told why it is refused.
     pub resolved: std::sync::Mutex<crate::approvals::Resolved>,
     pub program: std::sync::RwLock<Option<Arc<Program>>>,
+    /// The sources' watermarks, with per-source watermarks on.
+    pub watermarks: std::sync::Mutex<Option<crate::watermarks::View>>,
 }
 
 pub struct Core {
@@ -127,6 +138,8 @@ pub struct Core {
     next_input: u64,
     next_record: u64,
     seen: Seen,
+    /// Per-source event time (`None`: the one global clock).
+    watermarks: Option<Watermarks>,
     /// Wall time of the last input, and the clock then (for the idle advance).
     last_input_wall: Instant,
     shared: Arc<Shared>,
@@ -161,6 +174,7 @@ impl Core {
             next_input,
             next_record,
             seen: Seen::new(dedup_window_ms, DEDUP_KEEP),
+            watermarks: None,
             last_input_wall: Instant::now(),
             shared,
             metrics,
@@ -185,12 +199,26 @@ impl Core {
     fn replay(&mut self) -> Result<u64, StoreError> {
         self.engine = new_engine(&self.program, &self.options);
         self.seen = Seen::new(self.options.dedup_window_ms, DEDUP_KEEP);
+        self.watermarks = new_watermarks(&self.options);
+        if self.watermarks.is_some() {
+            self.engine.hold_timers();
+        }
+        if let Ok(mut view) = self.shared.watermarks.lock() {
+            *view = None;
+        }
         let mut count = 0u64;
-        let (engine, seen) = (&mut self.engine, &mut self.seen);
+        let (engine, seen, watermarks) = (&mut self.engine, &mut self.seen, &mut self.watermarks);
+        // The sources replayed count as heard from now: each holds timers back until it has
+        // been quiet for the idle timeout.
+        let now = Instant::now();
         self.store.for_each_input(|seq, input| {
             apply(engine, seq, &input, &mut |_| {});
-            if let Some(key) = Head::of(&input).identity {
+            let head = Head::of(&input);
+            if let Some(key) = head.identity {
                 seen.insert(key, engine.clock().unwrap_or(i64::MIN));
+            }
+            if let (Some(watermarks), Some(source)) = (watermarks.as_mut(), input.source()) {
+                watermarks.observe(source, head.time, now);
             }
             count += 1;
             Ok(())
@@ -198,7 +226,7 @@ impl Core {
         Ok(count)
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         self.shared
             .records
             .store(self.next_record, Ordering::Release);
@@ -207,6 +235,14 @@ impl Core {
             .store(self.engine.clock().unwrap_or(i64::MIN), Ordering::Release);
         if let Ok(mut program) = self.shared.program.write() {
             *program = Some(self.program.clone());
+        }
+        if let Some(watermarks) = &mut self.watermarks
+            && let Ok(mut shared) = self.shared.watermarks.lock()
+        {
+            let timers_at = self.engine.timers_held_at();
+            let view = shared.get_or_insert_with(|| watermarks.view());
+            let changed = watermarks.publish(view, timers_at);
+            self.metrics.set_watermarks(&changed, timers_at);
         }
         self.committed.send_replace(self.next_record);
     }
@@ -230,6 +266,7 @@ impl Core {
                     Ok(Some(request)) => request,
                     Ok(None) => break,
                     Err(_) => {
+                        self.watermark_tick();
                         self.idle_tick();
                         continue;
                     }
@@ -257,6 +294,38 @@ impl Core {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// With per-source watermarks, a source that has gone quiet stops holding timers back
+    /// even while no input comes: the timers run on to the new horizon (journaled).
+    fn watermark_tick(&mut self) {
+        let Some(tick) = self.watermark_step(None) else {
+            return;
+        };
+        match self.commit_inputs(&[tick], false) {
+            Ok(_) => self.publish(),
+            Err(e) => {
+                tracing::error!("a watermark tick could not be committed: {e}");
+                if let Err(e) = self
+                    .reload_counters()
+                    .and_then(|()| self.replay().map(|_| ()))
+                {
+                    tracing::error!("the state could not be rebuilt: {e}");
+                }
+            }
+        }
+    }
+
+    /// Notes an input's source and event time; the tick that lets the timers run on, when
+    /// the smallest watermark of the active sources has passed where they are.
+    fn watermark_step(&mut self, heard: Option<(&str, Option<i64>)>) -> Option<Input> {
+        let watermarks = self.watermarks.as_mut()?;
+        let now = Instant::now();
+        if let Some((source, time)) = heard {
+            watermarks.observe(source, time, now);
+        }
+        let horizon = watermarks.horizon(now)?;
+        (horizon > self.engine.timers_held_at().unwrap_or(i64::MIN)).then_some(Input::Tick(horizon))
     }
 
     /// When the input has been quiet for the idle advance, the clock runs on with the wall
@@ -412,15 +481,22 @@ impl Core {
                 outcomes.push(InputOutcome::Duplicate);
                 continue;
             }
-            let refusal = head.outside(&self.options.zone).or_else(|| {
-                self.options
-                    .max_ahead_ms
-                    .and_then(|ahead| head.too_far_ahead(ahead))
-            });
+            let refusal = head
+                .outside(&self.options.zone)
+                .or_else(|| {
+                    self.options
+                        .max_ahead_ms
+                        .and_then(|ahead| head.too_far_ahead(ahead))
+                })
+                .or_else(|| {
+                    // Late against its own source's watermark.
+                    let (watermarks, source) = (self.watermarks.as_ref()?, input.source()?);
+                    watermarks.late(source, head.time?)
+                });
             if let Some(reason) = refusal {
                 // Refused before the engine: it changes no state, so it is not journaled.
-                let raw = match input {
-                    Input::Line(raw) => raw.as_str(),
+                let raw = match input.unsourced() {
+                    Input::Line(raw) | Input::Delivered { line: raw, .. } => raw.as_str(),
                     _ => "",
                 };
                 let record = Record::dead_letter(self.next_input + 1, reason, raw);
@@ -438,10 +514,36 @@ impl Core {
                 });
                 continue;
             }
+            let mut records = Vec::new();
+            // When this input moves the slowest source's watermark, the timers due by then
+            // fire first (as `cbpc run` fires those due by an event's time before it).
+            let heard = input.source().map(|source| (source, head.time));
+            if let Some(tick) = self.watermark_step(heard) {
+                let seq = self.next_input;
+                self.next_input += 1;
+                tick.append_to(&mut entry);
+                let mut next_record = self.next_record;
+                apply(&mut self.engine, seq, &tick, &mut |record| {
+                    if let Some(change) = PendingChange::of(record, &tick) {
+                        changes.push(change);
+                    }
+                    log_record(
+                        record,
+                        &mut log,
+                        &mut tally,
+                        keep_records.then_some(&mut records),
+                    );
+                    next_record += 1;
+                });
+                self.next_record = next_record;
+            }
             let seq = self.next_input;
             self.next_input += 1;
-            input.append_to(&mut entry);
-            let mut records = Vec::new();
+            // The source is journaled only when it matters (per-source watermarks).
+            match self.watermarks {
+                Some(_) => input.append_to(&mut entry),
+                None => input.unsourced().append_to(&mut entry),
+            }
             let mut next_record = self.next_record;
             let outcome = apply(&mut self.engine, seq, input, &mut |record| {
                 if let Some(change) = PendingChange::of(record, input) {
@@ -621,14 +723,28 @@ fn new_engine(program: &Arc<Program>, options: &CoreOptions) -> Engine {
     } else {
         cbp_jit::evaluator(program)
     };
-    Engine::new(
+    let mut engine = Engine::new(
         program.clone(),
         evaluator,
         RunOptions {
             until: None,
             lateness_ms: options.lateness_ms,
+            lowest_layer: options.lowest_layer,
+            highest_layer: options.highest_layer,
         },
-    )
+    );
+    for child in &options.children {
+        engine.add_remote_node(child);
+    }
+    engine
+}
+
+fn new_watermarks(options: &CoreOptions) -> Option<Watermarks> {
+    let idle = options.source_idle_ms?;
+    Some(Watermarks::new(
+        options.lateness_ms,
+        Duration::from_millis(idle.max(0) as u64),
+    ))
 }
 
 /// Appends `record` to the group's log entry (and to `reply`, when kept): serialized once,

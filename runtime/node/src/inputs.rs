@@ -23,6 +23,8 @@ pub fn apply(
             engine.advance_to(*time, out);
             LineOutcome::Processed
         }
+        Input::Sourced(_, input) => apply(engine, seq, input, out),
+        Input::Delivered { node, line: text } => engine.push_at(line, node, text, out),
     }
 }
 
@@ -65,6 +67,14 @@ impl Head {
                 },
             },
             Input::Tick(_) => Head::default(),
+            Input::Sourced(_, input) => Head::of(input),
+            // Its node was checked against this node's zone and layers when it arrived
+            // (`peers::delivery`); its message's zone may be another's (a command carries
+            // its trigger's).
+            Input::Delivered { line, .. } => Head {
+                zone: None,
+                ..Head::of_line(line)
+            },
         }
     }
 

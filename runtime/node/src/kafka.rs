@@ -95,7 +95,8 @@ pub async fn consume(
     Ok(())
 }
 
-/// One message into the batch: its input and, for the commit, the offset after it.
+/// One message into the batch: its input (tagged with its topic-partition, the source of
+/// its watermark) and, for the commit, the offset after it.
 fn take(
     message: &rdkafka::message::BorrowedMessage<'_>,
     proto: bool,
@@ -103,11 +104,15 @@ fn take(
     offsets: &mut TopicPartitionList,
 ) {
     let payload = message.payload().unwrap_or_default();
-    inputs.push(if proto {
+    let input = if proto {
         Input::Proto(payload.to_vec())
     } else {
         Input::Line(String::from_utf8_lossy(payload).trim_end().to_string())
-    });
+    };
+    inputs.push(Input::Sourced(
+        source_name(message.topic(), message.partition()).into(),
+        Box::new(input),
+    ));
     let _ = offsets.add_partition_offset(
         message.topic(),
         message.partition(),
@@ -115,10 +120,17 @@ fn take(
     );
 }
 
-/// Writes records to a topic, keyed by the zone of the node they concern.
+/// The source a message comes from, for per-source watermarks: its topic-partition.
+fn source_name(topic: &str, partition: i32) -> String {
+    format!("kafka:{topic}/{partition}")
+}
+
+/// Writes records to a topic, keyed by the zone of the node they concern: each record as
+/// its JSON line, or (`output_format = "proto"`) as one `cbp.v1.Record`.
 pub struct RecordProducer {
     producer: FutureProducer,
     topic: String,
+    proto: bool,
 }
 
 impl RecordProducer {
@@ -138,6 +150,7 @@ impl RecordProducer {
         Ok(RecordProducer {
             producer,
             topic: topic.to_string(),
+            proto: section.output_format == "proto",
         })
     }
 
@@ -148,8 +161,23 @@ impl RecordProducer {
         let mut deliveries = Vec::with_capacity(records.len());
         for (line, record) in records {
             let key = zone_key(record);
+            let encoded;
+            let payload: &[u8] = if self.proto {
+                match crate::record_proto::record_message(line) {
+                    Ok(message) => {
+                        encoded = prost::Message::encode_to_vec(&message);
+                        &encoded
+                    }
+                    Err(e) => {
+                        deliveries.push(Err(format!("kafka: {e}")));
+                        continue;
+                    }
+                }
+            } else {
+                line.as_bytes()
+            };
             loop {
-                let message = FutureRecord::to(&self.topic).payload(*line).key(&key);
+                let message = FutureRecord::to(&self.topic).payload(payload).key(&key);
                 match self.producer.send_result(message) {
                     Ok(delivery) => {
                         deliveries.push(Ok(delivery));

@@ -22,8 +22,10 @@ pub mod node;
 pub mod peers;
 pub mod plugins;
 pub mod policy;
+pub mod record_proto;
 pub mod sinks;
 pub mod store;
+pub mod watermarks;
 
 pub use config::Config;
 pub use node::{Node, Started};

@@ -8,6 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 type Labels = Vec<(String, String)>;
 
@@ -31,6 +32,10 @@ pub struct Metrics {
     pub sink_delivered: Family<Labels, Counter>,
     /// Messages in, by source (`http`, `kafka`, `mqtt`).
     pub source_messages: Family<Labels, Counter>,
+    /// With per-source watermarks: each source's watermark, and where timers have run to
+    /// (Unix seconds of event time).
+    pub source_watermark: Family<Labels, Gauge<f64, AtomicU64>>,
+    pub timers_watermark: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -54,6 +59,8 @@ impl Metrics {
         let sink_failures = Family::<Labels, Counter>::default();
         let sink_delivered = Family::<Labels, Counter>::default();
         let source_messages = Family::<Labels, Counter>::default();
+        let source_watermark = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        let timers_watermark = Gauge::<f64, AtomicU64>::default();
         registry.register("events_in", "Inputs run by the engine", events_in.clone());
         registry.register(
             "duplicates",
@@ -93,6 +100,16 @@ impl Metrics {
             "Messages received, by source",
             source_messages.clone(),
         );
+        registry.register(
+            "source_watermark_seconds",
+            "Event-time watermark of each source: its latest event time less the lateness",
+            source_watermark.clone(),
+        );
+        registry.register(
+            "timers_watermark_seconds",
+            "Event time the timers have run to (the smallest active source watermark)",
+            timers_watermark.clone(),
+        );
         Metrics {
             registry,
             events_in,
@@ -106,6 +123,20 @@ impl Metrics {
             sink_failures,
             sink_delivered,
             source_messages,
+            source_watermark,
+            timers_watermark,
+        }
+    }
+
+    /// The watermarks of the sources that changed (Unix ms), and where timers have run to.
+    pub fn set_watermarks(&self, changed: &[(std::sync::Arc<str>, i64)], timers_at: Option<i64>) {
+        for (source, watermark) in changed {
+            self.source_watermark
+                .get_or_create(&vec![("source".into(), source.to_string())])
+                .set(*watermark as f64 / 1000.0);
+        }
+        if let Some(at) = timers_at {
+            self.timers_watermark.set(at as f64 / 1000.0);
         }
     }
 

@@ -61,7 +61,9 @@ pub async fn subscribe(
                 unsubscribed = section.topics.iter().map(String::as_str).collect();
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let inputs = lines(&publish.payload);
+                // The topic is the source of the events' watermark.
+                let source = format!("mqtt:{}", publish.topic);
+                let inputs = Input::from_source(&source, lines(&publish.payload));
                 metrics.source("mqtt", inputs.len() as u64);
                 match ingest(&core, inputs).await {
                     Ok(_) => unacked.push_back(publish),

@@ -46,14 +46,19 @@ impl Node {
         let (program, policy_name) = load_program(&config, &store).await?;
         let metrics = Arc::new(Metrics::new());
         let shared = Arc::new(Shared::default());
+        let (lowest_layer, highest_layer) = config.layers();
         let options = CoreOptions {
             lateness_ms: config.lateness_ms(),
             idle_advance_ms: config.idle_advance_ms(),
+            source_idle_ms: config.source_idle_ms(),
             max_ahead_ms: config.max_ahead_ms(),
             retention_ms: config.retention_ms(),
             max_sink_lag: config.state.max_sink_lag,
             dedup_window_ms: config.dedup_window_ms(),
             zone: config.node.zone.clone(),
+            lowest_layer,
+            highest_layer,
+            children: config.children.iter().map(|c| c.zone.clone()).collect(),
             interpreter: config.policy.engine.as_deref() == Some("interp"),
         };
         let (requests, inbox) = mpsc::channel::<Request>(QUEUE);
@@ -134,6 +139,12 @@ impl Node {
                 zone: config.node.zone.clone(),
                 policy: policy_name.clone(),
                 engine: config.policy.engine.clone().unwrap_or_else(|| "jit".into()),
+                layers: [format!("L{lowest_layer}"), format!("L{highest_layer}")],
+                scope: crate::peers::Scope {
+                    zone: config.node.zone.clone(),
+                    lowest_layer,
+                    highest_layer,
+                },
             }),
             ready: ready.clone(),
         };
@@ -300,7 +311,10 @@ fn build_sinks(config: &Config) -> Result<Vec<Sink>, String> {
                             path.display()
                         )
                     })?;
-                Target::Log { file }
+                Target::Log {
+                    file,
+                    proto: section.format == "proto",
+                }
             }
         };
         out.push(Sink {
@@ -309,6 +323,7 @@ fn build_sinks(config: &Config) -> Result<Vec<Sink>, String> {
             filter: Filter {
                 kinds: section.kinds.clone(),
                 above_layer: None,
+                to_zone: None,
             },
         });
     }
@@ -321,6 +336,7 @@ fn build_sinks(config: &Config) -> Result<Vec<Sink>, String> {
             filter: Filter {
                 kinds: Vec::new(),
                 above_layer: None,
+                to_zone: None,
             },
         });
     }
@@ -335,6 +351,23 @@ fn build_sinks(config: &Config) -> Result<Vec<Sink>, String> {
             filter: Filter {
                 kinds: vec!["escalation".into(), "report".into()],
                 above_layer: Some(config.layer()),
+                to_zone: None,
+            },
+        });
+    }
+    // Commands go down to the child that serves their target's zone.
+    for child in &config.children {
+        out.push(Sink {
+            name: format!("child:{}", child.zone),
+            target: Target::Webhook {
+                client: http_client(5_000)?,
+                url: format!("{}/api/v1/layer/command", child.url.trim_end_matches('/')),
+                retries: 8,
+            },
+            filter: Filter {
+                kinds: vec!["command".into()],
+                above_layer: None,
+                to_zone: Some(child.zone.clone()),
             },
         });
     }

@@ -27,6 +27,8 @@ pub enum Target {
     },
     Log {
         file: std::fs::File,
+        /// Length-delimited `cbp.v1.Record`s instead of NDJSON.
+        proto: bool,
     },
     Kafka(crate::kafka::RecordProducer),
 }
@@ -37,6 +39,8 @@ pub struct Filter {
     pub kinds: Vec<String>,
     /// Only records addressed above this layer (the parent's share).
     pub above_layer: Option<u8>,
+    /// Only records addressed to a node in this zone (a child's share).
+    pub to_zone: Option<String>,
 }
 
 impl Filter {
@@ -47,6 +51,12 @@ impl Filter {
             return false;
         }
         if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == kind) {
+            return false;
+        }
+        if let Some(zone) = &self.to_zone
+            && !crate::peers::destination_node(record)
+                .is_some_and(|to| crate::peers::within(to, zone))
+        {
             return false;
         }
         match self.above_layer {
@@ -208,10 +218,15 @@ async fn log_failure(core: &mpsc::WeakSender<Request>, sink: &str, seq: u64, err
 
 async fn deliver(target: &mut Target, seq: u64, line: &str, record: &Value) -> Result<(), String> {
     match target {
-        Target::Log { file } => file
+        Target::Log { file, proto: false } => file
             .write_all(line.as_bytes())
             .and_then(|()| file.write_all(b"\n"))
             .map_err(|e| e.to_string()),
+        Target::Log { file, proto: true } => {
+            let message = crate::record_proto::record_message(line)?;
+            let bytes = prost::Message::encode_length_delimited_to_vec(&message);
+            file.write_all(&bytes).map_err(|e| e.to_string())
+        }
         Target::Kafka(producer) => producer
             .send_all(&[(line, record)])
             .await
@@ -267,14 +282,29 @@ mod tests {
         let parent = Filter {
             kinds: vec!["escalation".into(), "report".into()],
             above_layer: Some(1),
+            to_zone: None,
         };
         assert!(parent.admits(&up));
         assert!(!parent.admits(&report), "addressed within the node");
         let all = Filter {
             kinds: Vec::new(),
             above_layer: None,
+            to_zone: None,
         };
         assert!(all.admits(&report));
         assert!(!all.admits(&json!({"kind": "received"})));
+        let child = Filter {
+            kinds: vec!["command".into()],
+            above_layer: None,
+            to_zone: Some("a.b.c.d".into()),
+        };
+        let command = |node: &str| json!({"kind": "command", "to": {"layer": "L1", "node": node}});
+        assert!(child.admits(&command("a.b.c.d")));
+        assert!(
+            !child.admits(&command("a.b.c.dd")),
+            "another zone sharing a prefix"
+        );
+        assert!(!child.admits(&command("a.b.c.e")));
+        assert!(!child.admits(&up));
     }
 }

@@ -55,11 +55,43 @@ pub enum Input {
     Line(String),
     /// A protobuf `cbp.v1.Event`.
     Proto(Vec<u8>),
-    /// The clock moved on with the wall clock while the input was quiet.
+    /// The clock moved on with the wall clock while the input was quiet, or (with
+    /// per-source watermarks) the timers were let run to the sources' watermark.
     Tick(i64),
+    /// An input and the source it came from (`http:<plugin>`, `kafka:<topic>/<partition>`,
+    /// `mqtt:<topic>`), for per-source watermarks. Journaled only while they are on.
+    Sourced(std::sync::Arc<str>, Box<Input>),
+    /// A message another node's engine sent to `node` (the `message` of an `escalation` or
+    /// `command` record it received on a layer route), delivered at that node.
+    Delivered { node: String, line: String },
 }
 
 impl Input {
+    /// Tags every input with `source`.
+    pub fn from_source(source: &str, inputs: Vec<Input>) -> Vec<Input> {
+        let source: std::sync::Arc<str> = short_source(source).into();
+        inputs
+            .into_iter()
+            .map(|input| Input::Sourced(source.clone(), Box::new(input)))
+            .collect()
+    }
+
+    /// The input without its source.
+    pub fn unsourced(&self) -> &Input {
+        match self {
+            Input::Sourced(_, input) => input.unsourced(),
+            other => other,
+        }
+    }
+
+    /// The source the input came from, when it says.
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            Input::Sourced(source, _) => Some(source),
+            _ => None,
+        }
+    }
+
     /// Appends the input to a journal entry: its length as a varint, then its encoding.
     pub fn append_to(&self, entry: &mut Vec<u8>) {
         let encoded = self.encode();
@@ -111,6 +143,24 @@ impl Input {
             Input::Line(text) => (0, text.as_bytes()),
             Input::Proto(bytes) => (1, bytes),
             Input::Tick(time) => return [&[2u8][..], &time.to_le_bytes()].concat(),
+            // The source's length (a byte: sources are short names), the source, the input.
+            Input::Sourced(source, input) => {
+                let name = short_source(source).as_bytes();
+                let mut out = vec![3u8, name.len() as u8];
+                out.extend_from_slice(name);
+                out.extend_from_slice(&input.encode());
+                return out;
+            }
+            // The node's length (two bytes, little-endian), the node, the message line.
+            Input::Delivered { node, line } => {
+                let node = &node.as_bytes()[..node.len().min(usize::from(u16::MAX))];
+                let mut out = Vec::with_capacity(3 + node.len() + line.len());
+                out.push(4u8);
+                out.extend_from_slice(&(node.len() as u16).to_le_bytes());
+                out.extend_from_slice(node);
+                out.extend_from_slice(line.as_bytes());
+                return out;
+            }
         };
         let mut out = Vec::with_capacity(body.len() + 1);
         out.push(tag);
@@ -130,9 +180,42 @@ impl Input {
                 let raw: [u8; 8] = body.try_into().map_err(|_| corrupt())?;
                 Ok(Input::Tick(i64::from_le_bytes(raw)))
             }
+            3 => {
+                let (&length, rest) = body.split_first().ok_or_else(corrupt)?;
+                let (name, inner) = rest
+                    .split_at_checked(usize::from(length))
+                    .ok_or_else(corrupt)?;
+                let name = std::str::from_utf8(name).map_err(|_| corrupt())?;
+                let inner = Input::decode(inner)?;
+                if matches!(inner, Input::Sourced(..)) {
+                    return Err(corrupt());
+                }
+                Ok(Input::Sourced(name.into(), Box::new(inner)))
+            }
+            4 => {
+                let (length, rest) = body.split_at_checked(2).ok_or_else(corrupt)?;
+                let length = u16::from_le_bytes([length[0], length[1]]);
+                let (node, line) = rest
+                    .split_at_checked(usize::from(length))
+                    .ok_or_else(corrupt)?;
+                let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(|_| corrupt());
+                Ok(Input::Delivered {
+                    node: text(node)?,
+                    line: text(line)?,
+                })
+            }
             _ => Err(corrupt()),
         }
     }
+}
+
+/// A source name as the journal keeps it: at most 255 bytes.
+fn short_source(source: &str) -> &str {
+    let mut end = source.len().min(255);
+    while !source.is_char_boundary(end) {
+        end -= 1;
+    }
+    &source[..end]
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -339,12 +422,24 @@ mod tests {
             Input::Proto(vec![0, 1, 2, 255]),
             Input::Tick(-5),
             Input::Tick(1_764_770_400_000),
+            Input::Sourced("kafka:events/3".into(), Box::new(Input::Line("{}".into()))),
+            Input::Sourced("http:x".into(), Box::new(Input::Proto(vec![1, 2]))),
+            Input::Delivered {
+                node: "ka.bengaluru.east".into(),
+                line: "{\"event_id\":\"i-1\"}".into(),
+            },
         ] {
             assert_eq!(Input::decode(&input.encode()).unwrap(), input);
         }
         assert!(Input::decode(&[]).is_err());
         assert!(Input::decode(&[9, 1]).is_err());
         assert!(Input::decode(&[2, 1, 2]).is_err());
+        assert!(Input::decode(&[3, 5, b'a']).is_err(), "a source cut short");
+        assert!(Input::decode(&[4, 9, 0, b'a']).is_err(), "a node cut short");
+        assert!(
+            Input::decode(&[3, 1, b'a', 3, 1, b'b', 0]).is_err(),
+            "nested"
+        );
         assert!(Input::decode(&[0, 0xff]).is_err());
         let mut entry = Vec::new();
         let long = Input::Line("y".repeat(300));

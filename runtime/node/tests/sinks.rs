@@ -163,3 +163,45 @@ async fn records_reach_webhooks_files_and_the_parent() {
     );
     node.shutdown().await;
 }
+
+/// A log sink with `format = "proto"` writes length-delimited `cbp.v1.Record`s (what
+/// `cbpc run --out-format proto` writes): read back, the node's records.
+#[tokio::test]
+async fn a_log_sink_writes_protobuf() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.pb");
+    let extra = format!(
+        "[[sink]]\nname = \"file\"\nkind = \"log\"\nformat = \"proto\"\npath = \"{}\"",
+        path.display()
+    );
+    let (node, base) = start(test_config(dir.path(), &extra)).await;
+    let events: Vec<String> = (0..3)
+        .map(|i| speeding(&format!("e-{i}"), &format!("2025-12-03T14:0{i}:05Z")))
+        .collect();
+    let answer = client()
+        .post(format!("{base}/api/v1/events"))
+        .header("content-type", "application/x-ndjson")
+        .body(events.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let log = records(&base).await;
+    let want: Vec<Value> = log
+        .lines()
+        .map(|l| cbp_node::record_proto::exact_json(l).unwrap())
+        .collect();
+    assert!(want.len() >= 3, "{log}");
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        got = cbp_runtime::proto::decode_records(&bytes).unwrap();
+        if got.len() >= want.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got: Vec<Value> = got.iter().map(cbp_runtime::proto::record_json).collect();
+    assert_eq!(got, want);
+    node.shutdown().await;
+}

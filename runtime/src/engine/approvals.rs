@@ -253,6 +253,7 @@ impl Engine {
                     },
                     time: format_rfc3339(time),
                     fields: Json::object(),
+                    message: None,
                 }));
             }
         }

@@ -5,7 +5,15 @@ pub const NATIONAL: &str = "national";
 
 /// `L1` … `L5`.
 pub fn level_name(layer: u8) -> String {
-    format!("L{layer}")
+    // Without `format!`: every record names a layer or two.
+    match layer {
+        1 => "L1".to_owned(),
+        2 => "L2".to_owned(),
+        3 => "L3".to_owned(),
+        4 => "L4".to_owned(),
+        5 => "L5".to_owned(),
+        _ => format!("L{layer}"),
+    }
 }
 
 /// `local`, `district`, `city`, `state`, `national`.

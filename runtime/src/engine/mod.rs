@@ -25,18 +25,43 @@ use cbp_ir::layout::envelope;
 use cbp_ir::{MessageId, Program, Row};
 use node::{DECISION_MEMORY_MS, NodeState, ReportWindow};
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use tables::{Tables, event_time};
 use timers::{TimerKind, Timers};
 
-/// How a run treats time.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How a run treats time, and which layers of the hierarchy it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunOptions {
     /// At the end of the input, move the clock to this time (Unix ms) first.
     pub until: Option<i64>,
     /// How far behind the clock a message may be and still be processed.
     pub lateness_ms: i64,
+    /// The lowest and highest layer whose nodes run (1 and 5: the whole hierarchy). A
+    /// delivery to a node outside them runs no rule, fills no window and counts in no
+    /// report, and such a node keeps no report: another process runs that layer (a
+    /// `cbp-node` with a parent or children), and the escalation or command that sent the
+    /// message is what that process receives.
+    pub lowest_layer: u8,
+    pub highest_layer: u8,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            until: None,
+            lateness_ms: 0,
+            lowest_layer: 1,
+            highest_layer: 5,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Whether nodes of `layer` run here.
+    pub fn runs_layer(&self, layer: u8) -> bool {
+        (self.lowest_layer..=self.highest_layer).contains(&layer)
+    }
 }
 
 /// What became of one input line: every line ends as exactly one of these.
@@ -117,10 +142,19 @@ pub struct Engine {
     decoder: Decoder,
     interner: Interner,
     tables: Tables,
-    nodes: BTreeMap<String, NodeState>,
+    /// By name (a hash map: looked up several times a delivery; the one walk in name order,
+    /// a command's children, sorts).
+    nodes: HashMap<String, NodeState, foldhash::fast::RandomState>,
     /// Last-seen location of every local node (for `route`).
     places: BTreeMap<Arc<str>, Point>,
     clock: Option<i64>,
+    /// With [`Engine::hold_timers`], how far the caller's watermark lets timers fire
+    /// (`i64::MIN` before the first); `None`: timers follow the clock, as in `cbpc run`.
+    timers_held_at: Option<i64>,
+    /// While timers are held, the event time the engine acts at (the input's, or a
+    /// timer's due time) instead of the clock: a slow source's decision is made at its own
+    /// time, not at the fast source's.
+    held_now: Option<i64>,
     arrivals: u64,
     timers: Timers,
     approvals: approvals::Approvals,
@@ -134,6 +168,11 @@ pub struct Engine {
     empty_row: Arc<Row>,
     /// The streaming decoders' arena, reused from one input to the next.
     scratch: bumpalo::Bump,
+    /// The node the input being processed is delivered at, when the caller named it
+    /// ([`Engine::push_at`]) instead of its zone and type choosing it.
+    at_node: Option<String>,
+    /// Nodes another process runs, named by the caller ([`Engine::add_remote_node`]).
+    remote_nodes: std::collections::BTreeSet<String>,
 }
 
 impl Engine {
@@ -151,9 +190,11 @@ impl Engine {
             options,
             interner,
             tables,
-            nodes: BTreeMap::new(),
+            nodes: HashMap::default(),
             places: BTreeMap::new(),
             clock: None,
+            timers_held_at: None,
+            held_now: None,
             arrivals: 0,
             timers: Timers::default(),
             approvals: approvals::Approvals::default(),
@@ -164,6 +205,8 @@ impl Engine {
             line_text: String::new(),
             empty_row: Arc::new(Row::new(MessageId(u32::MAX), 0, 0)),
             scratch: bumpalo::Bump::new(),
+            at_node: None,
+            remote_nodes: Default::default(),
         }
     }
 
@@ -184,6 +227,22 @@ impl Engine {
         self.clock
     }
 
+    /// Holds timers back for a caller that keeps event-time watermarks (a node with several
+    /// sources): from now on an input fires only the timers due by the watermark, and
+    /// [`Engine::advance_to`] moves the watermark; the clock still follows the largest event
+    /// time. An input acts at its own event time (not before the watermark), so a slow
+    /// source's decision and its deadline count from its time, not the fast source's. A
+    /// message is late when it is more than the lateness behind the watermark (the caller
+    /// checks each source against its own). Without it, nothing changes (`cbpc run`).
+    pub fn hold_timers(&mut self) {
+        self.timers_held_at.get_or_insert(i64::MIN);
+    }
+
+    /// The event time timers have been let run to, while held ([`Engine::hold_timers`]).
+    pub fn timers_held_at(&self) -> Option<i64> {
+        self.timers_held_at.filter(|&t| t != i64::MIN)
+    }
+
     /// Processes one input line (`line_no` is 1-based, for dead letters).
     pub fn push_line(
         &mut self,
@@ -195,6 +254,30 @@ impl Engine {
             .decoder
             .decode_line_in(&mut self.interner, line, &mut self.scratch);
         self.accept(line_no, line, decoded, out)
+    }
+
+    /// Names a node another process runs (a `cbp-node`'s configured child): a
+    /// `command … to children` of its parent reaches it, as it reaches the children a message
+    /// has reached. Nothing else changes: no node is made, no report window opened.
+    pub fn add_remote_node(&mut self, name: &str) {
+        self.remote_nodes.insert(name.to_string());
+    }
+
+    /// Processes one message (a JSON line) delivered at the node `node` rather than at the
+    /// node its zone and type choose: an escalated incident or a command another process's
+    /// engine sent (the `message` of its `escalation` or `command` record, addressed to
+    /// `node`). It runs as that engine would have run the delivery, in a chain of its own.
+    pub fn push_at(
+        &mut self,
+        line_no: u64,
+        node: &str,
+        line: &str,
+        out: &mut dyn FnMut(&Record),
+    ) -> LineOutcome {
+        self.at_node = Some(node.to_string());
+        let outcome = self.push_line(line_no, line, out);
+        self.at_node = None;
+        outcome
     }
 
     /// Processes one message given as a JSON object (the test runner's `send`); `raw` is the
@@ -254,6 +337,9 @@ impl Engine {
 
     /// Moves the clock forward to `time`, firing the timers and reports due by then.
     pub fn advance_to(&mut self, time: i64, out: &mut dyn FnMut(&Record)) {
+        if let Some(held) = &mut self.timers_held_at {
+            *held = (*held).max(time);
+        }
         self.fire_due(time);
         if self.clock.is_none_or(|c| c < time) {
             self.clock = Some(time);
@@ -304,7 +390,9 @@ impl Engine {
             raw,
             crate::record::DEAD_LETTER_INPUT_BYTES,
         ));
-        let outcome = match decoded.and_then(|row| self.process_input(row)) {
+        let processed = decoded.and_then(|row| self.process_input(row));
+        self.held_now = None;
+        let outcome = match processed {
             Ok(()) => {
                 self.summary.events += 1;
                 LineOutcome::Processed
@@ -320,20 +408,31 @@ impl Engine {
 
     fn process_input(&mut self, row: Row) -> Result<(), String> {
         let time = event_time(&row);
-        if let Some(clock) = self.clock {
+        // While timers are held, lateness and timers follow the caller's watermark.
+        let (reference, what, fire_to) = match self.timers_held_at {
+            None => (self.clock, "clock", time),
+            Some(held) => (self.timers_held_at(), "watermark", time.min(held)),
+        };
+        // A message another engine sent is not late: it was made at that engine's clock,
+        // which this one's may have passed (its other children ran ahead).
+        if let Some(clock) = reference.filter(|_| self.at_node.is_none()) {
             let earliest = clock.saturating_sub(self.options.lateness_ms.max(0));
             if time < earliest {
                 return Err(format!(
-                    "late: event time {} is before the clock {} less the allowed lateness {}",
+                    "late: event time {} is before the {what} {} less the allowed lateness {}",
                     format_rfc3339(time),
                     format_rfc3339(clock),
                     format_duration_readable(self.options.lateness_ms.max(0))
                 ));
             }
         }
-        self.fire_due(time);
+        self.fire_due(fire_to);
         if self.clock.is_none_or(|c| c < time) {
             self.clock = Some(time);
+        }
+        if let Some(held) = self.timers_held_at {
+            // Not before the timers already fired.
+            self.held_now = Some(time.max(held));
         }
         if Some(row.message) == self.tables.approval_response {
             self.answer_approval(&row)?;
@@ -345,23 +444,35 @@ impl Engine {
                 lon: row.float(envelope::LONGITUDE),
             };
             let local = hierarchy::ancestor_of(&zone, 1);
-            match self.places.get_mut(local) {
-                Some(place) => *place = at,
-                None => {
-                    self.places.insert(Arc::from(local), at);
+            // A command delivered at a neighbourhood carries that neighbourhood's zone but the
+            // commanding rule's trigger location: not where the neighbourhood is.
+            if self.at_node.as_deref() != Some(local) {
+                match self.places.get_mut(local) {
+                    Some(place) => *place = at,
+                    None => {
+                        self.places.insert(Arc::from(local), at);
+                    }
                 }
             }
         }
         // The zone's local node and every node above it exist from now on, whichever layer
-        // the message is for.
-        self.ensure_node_and_ancestors(hierarchy::ancestor_of(&zone, 1), time);
+        // the message is for; unless it was delivered at a node of another subtree (a
+        // command carries its trigger's zone), whose nodes another process runs.
+        let local = hierarchy::ancestor_of(&zone, 1);
+        let at = self.at_node.as_deref();
+        if at.is_none_or(|at| hierarchy::ancestor_of(local, hierarchy::layer_of(at)) == at) {
+            self.ensure_node_and_ancestors(local, time);
+        }
         let layer = self
             .tables
             .entry_layer
             .get(row.message.0 as usize)
             .copied()
             .unwrap_or(1);
-        let node = hierarchy::ancestor(&zone, layer);
+        let node = match self.at_node.take() {
+            Some(node) => node,
+            None => hierarchy::ancestor(&zone, layer),
+        };
         self.queue.push_back(Delivery {
             node,
             row: Arc::new(row),
@@ -372,7 +483,7 @@ impl Engine {
     }
 
     fn now(&self) -> i64 {
-        self.clock.unwrap_or(0)
+        self.held_now.or(self.clock).unwrap_or(0)
     }
 
     /// Fires every timer due at or before `time`, in (due, creation) order; each runs with
@@ -382,6 +493,10 @@ impl Engine {
             if self.clock.is_none_or(|c| c < due) {
                 self.clock = Some(due);
             }
+            let acting = self.held_now;
+            if self.timers_held_at.is_some() {
+                self.held_now = Some(due);
+            }
             match kind {
                 TimerKind::ApprovalDeadline(id) => self.approval_deadline(&id, due),
                 TimerKind::NoResponse(id) => self.no_response(&id, due),
@@ -390,6 +505,7 @@ impl Engine {
                 }
             }
             self.drain_queue();
+            self.held_now = acting;
         }
     }
 
@@ -400,7 +516,7 @@ impl Engine {
         }
         let mut state = NodeState::new(name.to_string(), layer);
         for (index, report) in self.program.reports.iter().enumerate() {
-            if report.layer != layer || report.every_ms <= 0 {
+            if report.layer != layer || report.every_ms <= 0 || !self.options.runs_layer(layer) {
                 continue;
             }
             let start = time
@@ -432,14 +548,13 @@ impl Engine {
         let now = self.now();
         let layer = hierarchy::layer_of(&node);
         self.ensure_node_and_ancestors(&node, now);
-        let program = self.program.clone();
-        let type_name = program
-            .message(row.message)
-            .map(|m| m.name.as_str())
-            .unwrap_or_default();
+        if !self.options.runs_layer(layer) {
+            // Another process runs this node: the record that sent the message is its input.
+            return;
+        }
         if let Some(state) = self.nodes.get_mut(&node) {
             for window in &mut state.reports {
-                window.count_message(type_name, row.message, &row);
+                window.count_message(row.message, &row);
             }
             state.forget_decisions_before(
                 now.saturating_sub(
@@ -472,18 +587,16 @@ impl Engine {
                 .windows
                 .entry(row.message)
                 .or_insert_with(|| crate::window::WindowStore::new(spec.retention_ms, spec.cell_m));
-            store.expire(now);
+            // While timers are held a message may be as old as the watermark less the
+            // lateness: the window keeps what such a message may correlate with.
+            store.expire(self.timers_held_at.map_or(now, |held| held.min(now)));
             let time = event_time(&row);
             // A redelivered message (same id, same source, same time) is kept once.
-            let same = |other: &Arc<Row>| {
+            let same = |other: &Row| {
                 other.get(envelope::EVENT_ID) == row.get(envelope::EVENT_ID)
                     && other.get(envelope::MODEL_ID) == row.get(envelope::MODEL_ID)
             };
-            if !store
-                .query(time, time, None)
-                .iter()
-                .any(|(_, _, other)| same(other))
-            {
+            if !store.any_at(time, same) {
                 store.insert(time, seq, row, point);
             }
         }

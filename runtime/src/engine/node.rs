@@ -3,7 +3,7 @@
 
 use crate::eval::Aggregates;
 use crate::window::WindowStore;
-use cbp_ir::{MessageId, Row};
+use cbp_ir::{MessageId, Program, Row};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ pub(crate) const DECISION_MEMORY_MS: i64 = 86_400_000;
 pub(crate) struct NodeState {
     pub name: String,
     pub layer: u8,
-    pub windows: HashMap<MessageId, WindowStore>,
+    pub windows: HashMap<MessageId, WindowStore, foldhash::fast::RandomState>,
     decisions: HashSet<String>,
     decision_log: VecDeque<(i64, String)>,
     /// One per report of the node's layer.
@@ -29,7 +29,13 @@ pub(crate) struct ReportWindow {
     pub report: usize,
     pub start: i64,
     pub every_ms: i64,
+    /// Everything but the counts and latest messages, which are kept by message id below
+    /// (an index instead of a search by name each message) and moved in when it closes.
     pub aggregates: Aggregates,
+    /// By message id: how many of the type the window saw.
+    counts: Vec<i64>,
+    /// By message id: the latest message of the type.
+    latest: Vec<Option<Arc<Row>>>,
     latency_sum: f64,
     latency_count: u64,
 }
@@ -41,23 +47,26 @@ impl ReportWindow {
             start,
             every_ms,
             aggregates: Aggregates::default(),
+            counts: Vec::new(),
+            latest: Vec::new(),
             latency_sum: 0.0,
             latency_count: 0,
         }
     }
 
-    pub fn count_message(&mut self, type_name: &str, message: MessageId, row: &Arc<Row>) {
+    pub fn count_message(&mut self, message: MessageId, row: &Arc<Row>) {
         self.aggregates.total_events += 1;
-        // Counted without a copy of the name once the type has been seen.
-        match self.aggregates.event_breakdown.get_mut(type_name) {
-            Some(count) => *count += 1,
-            None => {
-                self.aggregates
-                    .event_breakdown
-                    .insert(type_name.to_string(), 1);
-            }
+        let index = message.0 as usize;
+        if self.counts.len() <= index {
+            self.counts.resize(index + 1, 0);
+            self.latest.resize(index + 1, None);
         }
-        self.aggregates.latest.insert(message, row.clone());
+        if let Some(count) = self.counts.get_mut(index) {
+            *count += 1;
+        }
+        if let Some(latest) = self.latest.get_mut(index) {
+            *latest = Some(row.clone());
+        }
     }
 
     pub fn count_decision(&mut self, latency_ms: i64) {
@@ -66,12 +75,36 @@ impl ReportWindow {
         self.aggregates.avg_latency_ms = Some(self.latency_sum / self.latency_count as f64);
     }
 
-    /// Closes the window: its aggregates, and a fresh window from its end.
-    pub fn roll(&mut self) -> Aggregates {
+    /// Closes the window: its aggregates (counts by type name), and a fresh window from its
+    /// end.
+    pub fn roll(&mut self, program: &Program) -> Aggregates {
         self.start = self.start.saturating_add(self.every_ms);
         self.latency_sum = 0.0;
         self.latency_count = 0;
-        std::mem::take(&mut self.aggregates)
+        let mut aggregates = std::mem::take(&mut self.aggregates);
+        for (index, count) in self.counts.iter_mut().enumerate() {
+            if *count == 0 {
+                continue;
+            }
+            let message = MessageId(index as u32);
+            let name = program
+                .message(message)
+                .map(|m| m.name.as_str())
+                .unwrap_or_default();
+            match aggregates.event_breakdown.get_mut(name) {
+                Some(total) => *total += *count,
+                None => {
+                    aggregates.event_breakdown.insert(name.to_string(), *count);
+                }
+            }
+            *count = 0;
+        }
+        for (index, latest) in self.latest.iter_mut().enumerate() {
+            if let Some(row) = latest.take() {
+                aggregates.latest.insert(MessageId(index as u32), row);
+            }
+        }
+        aggregates
     }
 }
 
@@ -80,7 +113,7 @@ impl NodeState {
         NodeState {
             name,
             layer,
-            windows: HashMap::new(),
+            windows: HashMap::default(),
             decisions: HashSet::new(),
             decision_log: VecDeque::new(),
             reports: Vec::new(),

@@ -9,7 +9,6 @@ use crate::json::Json;
 use crate::record::Record;
 use crate::time::format_rfc3339;
 use crate::values::to_json;
-use std::collections::BTreeMap;
 
 /// Keys of a report record that declared fields never replace.
 const IDENTITY_KEYS: [&str; 3] = ["report", "from", "to"];
@@ -38,7 +37,7 @@ impl Engine {
         let start = window.start;
         let every = window.every_ms;
         let report_index = window.report;
-        let aggregates = window.roll();
+        let aggregates = window.roll(&program);
         self.timers.schedule(
             end.saturating_add(every),
             TimerKind::ReportWindow {
@@ -49,7 +48,31 @@ impl Engine {
         let Some(report) = program.reports.get(report_index) else {
             return;
         };
-        let breakdown: BTreeMap<&String, &i64> = aggregates.event_breakdown.iter().collect();
+        // A base key a declared field replaces is only held in place (its value is never
+        // seen), so it is not built.
+        let replaced = |key: &str| report.fields.iter().any(|(name, _)| name == key);
+        let breakdown = if replaced("event_breakdown") {
+            Json::Null
+        } else {
+            Json::Object(
+                aggregates
+                    .event_breakdown
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Json::Int(*v)))
+                    .collect(),
+            )
+        };
+        let incidents = if replaced("escalated_incidents") {
+            Json::Null
+        } else {
+            Json::Array(
+                aggregates
+                    .escalated_incidents
+                    .iter()
+                    .map(|id| Json::str(id.as_str()))
+                    .collect(),
+            )
+        };
         // The base keys, unique: pushed in order (declared fields below may replace them).
         let mut record = Json::Object(vec![
             ("report".into(), Json::str(report.name.as_str())),
@@ -61,25 +84,8 @@ impl Engine {
             ("window_start".into(), Json::Str(format_rfc3339(start))),
             ("window_end".into(), Json::Str(format_rfc3339(end))),
             ("total_events".into(), Json::Int(aggregates.total_events)),
-            (
-                "event_breakdown".into(),
-                Json::Object(
-                    breakdown
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), Json::Int(*v)))
-                        .collect(),
-                ),
-            ),
-            (
-                "escalated_incidents".into(),
-                Json::Array(
-                    aggregates
-                        .escalated_incidents
-                        .iter()
-                        .map(|id| Json::str(id.as_str()))
-                        .collect(),
-                ),
-            ),
+            ("event_breakdown".into(), breakdown),
+            ("escalated_incidents".into(), incidents),
         ]);
         for (name, id) in &report.fields {
             let cx = EvalContext {

@@ -31,6 +31,12 @@ struct Fired {
     related: Vec<String>,
 }
 
+/// Whether [`Engine::send`] delivers a message built as `built` at chain depth `depth`
+/// (otherwise it dead-letters it, and the record that sent it carries no `message`).
+fn delivered(built: &Result<Row, String>, depth: u32) -> bool {
+    built.is_ok() && depth < MAX_DEPTH
+}
+
 /// The first 16 hex digits of SHA-256 over the parts joined by NUL bytes.
 pub(crate) fn short_hash(parts: &[&str]) -> String {
     let digest = Sha256::digest(parts.join("\0").as_bytes());
@@ -415,6 +421,16 @@ impl Engine {
                     "i-{}",
                     short_hash(&[decision_id, "escalate", &index.to_string(), &name])
                 );
+                let zone = self.text_slot(&frame.trigger, envelope::ZONE);
+                let origin = format!("node:{node}");
+                let (message, built) = self.build_message(
+                    *incident,
+                    &frame.trigger,
+                    &incident_id,
+                    &origin,
+                    &zone,
+                    &params,
+                );
                 effects.push(Record::Escalation(record::Escalation {
                     decision_id: decision_id.to_string(),
                     incident_id: Some(incident_id.clone()),
@@ -425,6 +441,7 @@ impl Engine {
                     to: place(&target),
                     time: format_rfc3339(time),
                     fields: params.clone(),
+                    message: delivered(&built, depth).then_some(message),
                 }));
                 if let Some(state) = self.nodes.get_mut(node) {
                     for window in &mut state.reports {
@@ -434,16 +451,6 @@ impl Engine {
                             .push(incident_id.clone());
                     }
                 }
-                let zone = self.text_slot(&frame.trigger, envelope::ZONE);
-                let origin = format!("node:{node}");
-                let built = self.build_message(
-                    *incident,
-                    &frame.trigger,
-                    &incident_id,
-                    &origin,
-                    &zone,
-                    &params,
-                );
                 self.send(
                     built,
                     target,
@@ -479,6 +486,20 @@ impl Engine {
                         "c-{}",
                         short_hash(&[decision_id, "command", &index.to_string(), &target])
                     );
+                    let zone = if hierarchy::layer_of(&target) == 1 {
+                        Arc::from(target.as_str())
+                    } else {
+                        trigger_zone.clone()
+                    };
+                    let origin = format!("node:{node}");
+                    let (message, built) = self.build_message(
+                        *directive,
+                        &frame.trigger,
+                        &command_id,
+                        &origin,
+                        &zone,
+                        &params,
+                    );
                     effects.push(Record::Command(record::Command {
                         decision_id: decision_id.to_string(),
                         command_id: command_id.clone(),
@@ -489,21 +510,8 @@ impl Engine {
                         actions: actions.clone(),
                         params: params.clone(),
                         time: format_rfc3339(time),
+                        message: delivered(&built, depth).then_some(message),
                     }));
-                    let zone = if hierarchy::layer_of(&target) == 1 {
-                        Arc::from(target.as_str())
-                    } else {
-                        trigger_zone.clone()
-                    };
-                    let origin = format!("node:{node}");
-                    let built = self.build_message(
-                        *directive,
-                        &frame.trigger,
-                        &command_id,
-                        &origin,
-                        &zone,
-                        &params,
-                    );
                     self.send(
                         built,
                         target,
@@ -571,11 +579,25 @@ impl Engine {
                 if layer <= 1 {
                     return Vec::new();
                 }
-                self.nodes
+                let mut children: Vec<String> = self
+                    .nodes
                     .values()
                     .filter(|n| n.layer == layer - 1 && hierarchy::ancestor(&n.name, layer) == node)
                     .map(|n| n.name.clone())
-                    .collect()
+                    .collect();
+                // Children another process runs are children before a message reaches them.
+                children.extend(
+                    self.remote_nodes
+                        .iter()
+                        .filter(|n| {
+                            hierarchy::layer_of(n) == layer - 1
+                                && hierarchy::ancestor_of(n, layer) == node
+                        })
+                        .cloned(),
+                );
+                children.sort_unstable();
+                children.dedup();
+                children
             }
             CommandTarget::Zones(id) => {
                 let mut targets: Vec<String> = Vec::new();
@@ -596,7 +618,9 @@ impl Engine {
 
     /// An incident or directive: the envelope copied from the trigger (location, severity,
     /// confidence), the given ids, zone and fields; fields named like envelope fields set
-    /// them.
+    /// them. Returned as its JSON event (keys in the contract's order: what the `message`
+    /// of an escalation or command record repeats, for the process that runs its target)
+    /// and as the row delivered here.
     fn build_message(
         &mut self,
         message: MessageId,
@@ -605,38 +629,38 @@ impl Engine {
         model_id: &str,
         zone: &str,
         fields: &Json,
-    ) -> Result<Row, String> {
+    ) -> (Json, Result<Row, String>) {
         let name = self.message_name(message);
-        let origin = message_json(&self.program, &self.interner, trigger).to_value();
-        let mut object = serde_json::Map::new();
-        object.insert("event_id".into(), event_id.into());
-        object.insert("model_id".into(), model_id.into());
-        object.insert("type".into(), name.into());
-        object.insert("timestamp".into(), format_rfc3339(self.now()).into());
+        let origin = message_json(&self.program, &self.interner, trigger);
+        let mut object = Json::Object(vec![
+            ("event_id".into(), Json::str(event_id)),
+            ("model_id".into(), Json::str(model_id)),
+            ("type".into(), Json::Str(name)),
+            ("timestamp".into(), Json::Str(format_rfc3339(self.now()))),
+        ]);
         for key in ["location", "severity", "confidence"] {
             if let Some(value) = origin.get(key) {
-                object.insert(key.into(), value.clone());
+                object.set(key, value.clone());
             }
         }
-        object.insert("zone".into(), zone.into());
-        object.insert(
-            "metadata".into(),
-            serde_json::Value::Object(serde_json::Map::new()),
-        );
-        let mut payload = serde_json::Map::new();
+        object.set("zone", Json::str(zone));
+        object.set("metadata", Json::object());
+        let mut payload = Json::object();
         if let Json::Object(entries) = fields {
             for (key, value) in entries {
                 match key.as_str() {
                     "location" | "severity" | "confidence" | "metadata" => {
-                        object.insert(key.clone(), value.to_value());
+                        object.set(key, value.clone());
                     }
-                    _ => {
-                        payload.insert(key.clone(), value.to_value());
-                    }
+                    _ => payload.set(key, value.clone()),
                 }
             }
         }
-        object.insert("payload".into(), serde_json::Value::Object(payload));
-        self.decoder.decode_object(&mut self.interner, &object)
+        object.set("payload", payload);
+        let row = match object.to_value() {
+            serde_json::Value::Object(map) => self.decoder.decode_object(&mut self.interner, &map),
+            _ => Err("the message is not an object".into()),
+        };
+        (object, row)
     }
 }

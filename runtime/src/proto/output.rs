@@ -113,6 +113,7 @@ pub fn record_to_proto(record: &Record) -> OutputRecord {
             to: place(&e.to),
             time_ms: ms(&e.time),
             fields: object(&e.fields),
+            message: e.message.as_ref().and_then(object),
         }),
         Record::Command(c) => Kind::Command(Directive {
             decision_id: c.decision_id.clone(),
@@ -127,6 +128,7 @@ pub fn record_to_proto(record: &Record) -> OutputRecord {
             },
             params: object(&c.params),
             time_ms: ms(&c.time),
+            message: c.message.as_ref().and_then(object),
         }),
         Record::Action(a) => Kind::Action(Action {
             r#type: a.kind.clone(),
@@ -145,6 +147,150 @@ pub fn record_to_proto(record: &Record) -> OutputRecord {
         }),
     };
     OutputRecord { kind: Some(kind) }
+}
+
+/// The protobuf message of a record given as the JSON object of its NDJSON line (what a
+/// node's log holds): the same message [`encode_record`] writes for the record, since the
+/// JSON is read back into the [`Record`] and encoded as it would be. `Err` names what the
+/// object lacks (a kind that is not a record's, a missing or mistyped key).
+pub fn record_json_to_proto(json: &JsonValue) -> Result<OutputRecord, String> {
+    record_from_json(json).map(|record| record_to_proto(&record))
+}
+
+/// The [`Record`] whose NDJSON line is `json`.
+pub fn record_from_json(json: &JsonValue) -> Result<Record, String> {
+    let kind = json
+        .get("kind")
+        .and_then(JsonValue::as_str)
+        .ok_or("the record has no `kind`")?;
+    let get = |key: &str| json.get(key).unwrap_or(&JsonValue::Null);
+    let string = |key: &str| {
+        get(key)
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("`{kind}` record: `{key}` is not a string"))
+    };
+    let optional = |key: &str| get(key).as_str().map(str::to_owned);
+    let place = |key: &str| -> Result<record::Place, String> {
+        let text = |field: &str| {
+            get(key)
+                .get(field)
+                .and_then(JsonValue::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("`{kind}` record: `{key}.{field}` is not a string"))
+        };
+        Ok(record::Place {
+            layer: text("layer")?,
+            node: text("node")?,
+        })
+    };
+    let any = |key: &str| Json::from_value(get(key));
+    let delivered = || {
+        Some(get("message"))
+            .filter(|m| !m.is_null())
+            .map(Json::from_value)
+    };
+    let strings = |key: &str| -> Vec<String> {
+        get(key)
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(match kind {
+        "decision" => Record::Decision(record::Decision {
+            decision_id: string("decision_id")?,
+            rule: string("rule")?,
+            trigger: string("trigger")?,
+            related: strings("related"),
+            layer: string("layer")?,
+            node: string("node")?,
+            time: string("time")?,
+            priority: any("priority"),
+            actions: get("actions")
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|a| record::ActionEntry {
+                            kind: a
+                                .get("type")
+                                .and_then(JsonValue::as_str)
+                                .unwrap_or_default()
+                                .into(),
+                            target: a
+                                .get("target")
+                                .and_then(JsonValue::as_str)
+                                .unwrap_or_default()
+                                .into(),
+                            params: Json::from_value(a.get("params").unwrap_or(&JsonValue::Null)),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            approval: any("approval"),
+            rationale: get("rationale")
+                .as_array()
+                .map(|items| items.iter().map(Json::from_value).collect())
+                .unwrap_or_default(),
+        }),
+        "approval" => Record::Approval(record::Approval {
+            decision_id: string("decision_id")?,
+            rule: string("rule")?,
+            status: string("status")?,
+            by: string("by")?,
+            time: string("time")?,
+        }),
+        "escalation" => Record::Escalation(record::Escalation {
+            decision_id: string("decision_id")?,
+            incident_id: optional("incident_id"),
+            incident: optional("incident"),
+            rule: string("rule")?,
+            reason: string("reason")?,
+            from: place("from")?,
+            to: place("to")?,
+            time: string("time")?,
+            fields: any("fields"),
+            message: delivered(),
+        }),
+        "command" => Record::Command(record::Command {
+            decision_id: string("decision_id")?,
+            command_id: string("command_id")?,
+            rule: string("rule")?,
+            from: place("from")?,
+            to: place("to")?,
+            directive: string("directive")?,
+            actions: any("actions"),
+            params: any("params"),
+            time: string("time")?,
+            message: delivered(),
+        }),
+        "action" => Record::Action(record::Action {
+            decision_id: string("decision_id")?,
+            rule: string("rule")?,
+            kind: string("type")?,
+            target: string("target")?,
+            params: any("params"),
+            time: string("time")?,
+        }),
+        "report" => {
+            let mut object = json.as_object().cloned().unwrap_or_default();
+            object.remove("kind");
+            Record::Report(Json::from_value(&JsonValue::Object(object)))
+        }
+        "dead_letter" => Record::DeadLetter(record::DeadLetter {
+            line: get("line")
+                .as_u64()
+                .ok_or("`dead_letter` record: `line` is not a number")?,
+            error: string("error")?,
+            input: string("input")?,
+        }),
+        other => return Err(format!("a `{other}` record has no `cbp.v1.Record` form")),
+    })
 }
 
 /// A `{layer, node}` object with nothing else.
@@ -238,6 +384,14 @@ fn struct_json(object: &Option<Struct>) -> JsonValue {
     JsonValue::Object(out)
 }
 
+/// An escalation's or command's `message`: null when unset.
+fn delivered_json(message: &Option<Struct>) -> JsonValue {
+    match message {
+        Some(_) => struct_json(message),
+        None => JsonValue::Null,
+    }
+}
+
 fn value_json(item: &Value) -> JsonValue {
     value_to_json(item, "").unwrap_or(JsonValue::Null)
 }
@@ -288,6 +442,7 @@ pub fn record_json(message: &OutputRecord) -> JsonValue {
             "to": place_json(&e.to),
             "time": time_json(e.time_ms),
             "fields": struct_json(&e.fields),
+            "message": delivered_json(&e.message),
         }),
         Some(Kind::Command(c)) => json!({
             "kind": "command",
@@ -300,6 +455,7 @@ pub fn record_json(message: &OutputRecord) -> JsonValue {
             "actions": c.actions.iter().map(value_json).collect::<Vec<_>>(),
             "params": struct_json(&c.params),
             "time": time_json(c.time_ms),
+            "message": delivered_json(&c.message),
         }),
         Some(Kind::Action(a)) => json!({
             "kind": "action",
@@ -413,5 +569,17 @@ mod tests {
         }
         round_trip(&Record::Report(Json::Object(entries)));
         round_trip(&Record::dead_letter(3, "bad".into(), "{"));
+    }
+
+    #[test]
+    fn json_lines_map_to_the_message_of_their_record() {
+        let line = r#"{"kind":"action","decision_id":"d-1","rule":"r","type":"fine","target":"violations_db","params":{"amount":1000,"rate":0.5},"time":"2025-12-03T14:30:05.000Z"}"#;
+        let json: JsonValue = serde_json::from_str(line).unwrap();
+        let message = record_json_to_proto(&json).unwrap();
+        assert_eq!(record_json(&message), json);
+        let error = record_json_to_proto(&serde_json::json!({"kind": "received"})).unwrap_err();
+        assert!(error.contains("`received`"), "{error}");
+        let error = record_json_to_proto(&serde_json::json!({"kind": "approval"})).unwrap_err();
+        assert!(error.contains("`decision_id`"), "{error}");
     }
 }

@@ -114,7 +114,11 @@ pub fn run(args: &RunArgs, io: &mut Io<'_>) -> Exit {
     let mut engine = Engine::new(
         program.clone(),
         make(&program),
-        RunOptions { until, lateness_ms },
+        RunOptions {
+            until,
+            lateness_ms,
+            ..RunOptions::default()
+        },
     );
 
     let stdin_events = args.events == Path::new("-");

@@ -6,7 +6,7 @@
 //! | `POST /webhook/{plugin_id}` | events in: a JSON object or array, NDJSON, or protobuf |
 //! | `GET /api/v1/authority/pending-approvals` | decisions waiting for a person, in the caller's scope |
 //! | `POST /api/v1/authority/approve-decision` | a person's answer: approve, reject or escalate |
-//! | `POST /api/v1/layer/escalate`, `POST /api/v1/layer/command` | records from a child or the parent |
+//! | `POST /api/v1/layer/escalate`, `POST /api/v1/layer/command` | records from a child or the parent: the escalated incident or the command run at its node |
 //! | `POST /api/v1/bundle` | hot reload of a bundle written by `cbpc compile` |
 //! | `GET /api/v1/records`, `GET /api/v1/status`, `GET /api/v1/plugins` | the decision log and the node's state |
 //! | `GET /health`, `GET /ready`, `GET /metrics`, `GET /api/v1/openapi.json` | operations |
@@ -44,4 +44,9 @@ pub struct NodeInfo {
     pub zone: String,
     pub policy: String,
     pub engine: String,
+    /// The lowest and highest layer the node runs (`["L1", "L5"]`: the whole hierarchy).
+    pub layers: [String; 2],
+    /// Its zone and layers, for the layer routes.
+    #[serde(skip)]
+    pub scope: crate::peers::Scope,
 }

@@ -107,6 +107,12 @@ async fn status(State(state): State<AppState>) -> Json<Value> {
         "records": state.shared.records.load(Ordering::Acquire),
         "pending_approvals": pending,
         "journal": state.store.journal_len().ok(),
+        "watermarks": state
+            .shared
+            .watermarks
+            .lock()
+            .ok()
+            .and_then(|view| view.as_ref().map(|v| v.status(std::time::Instant::now()))),
     }))
 }
 
@@ -220,7 +226,10 @@ async fn webhook(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let format = BodyFormat::of(content_type)?;
-    let inputs = inputs(Some(&plugin_id), format, &raw)?;
+    let inputs = Input::from_source(
+        &format!("http:{plugin_id}"),
+        inputs(Some(&plugin_id), format, &raw)?,
+    );
     state.metrics.source("http", inputs.len() as u64);
     ask(&state, |reply| Request::Ingest {
         inputs,
@@ -242,7 +251,7 @@ async fn events(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let format = BodyFormat::of(content_type)?;
-    let inputs = inputs(None, format, &raw)?;
+    let inputs = Input::from_source("http:events", inputs(None, format, &raw)?);
     state.metrics.source("http", inputs.len() as u64);
     ask(&state, |reply| Request::Ingest {
         inputs,
@@ -403,8 +412,11 @@ async fn command(
     receive(state, raw, "command", &["command"]).await
 }
 
-/// A record from another node: checked for the fields the contract requires of its kind and
-/// written to this node's log (as a `received` record).
+/// A record from another node, checked for the fields the contract requires of its kind.
+/// An escalation or command carrying its `message` is an input: the message is journaled
+/// and run at the record's `to` node (which this node must run), deduplicated by its ids
+/// like any event, and the reply carries what it made. Anything else (reports, records
+/// without a message) is written to this node's log as a `received` record.
 async fn receive(
     state: AppState,
     raw: Result<Bytes, BytesRejection>,
@@ -415,6 +427,19 @@ async fn receive(
     let record: Value = json_body(&raw)?;
     crate::peers::check_record(&record, kinds)
         .map_err(|m| ApiError::unprocessable("invalid_record", m))?;
+    let delivery = crate::peers::delivery(&record, &raw, &state.node.scope)
+        .map_err(|m| ApiError::unprocessable("not_this_node", m))?;
+    if let Some(crate::peers::Delivery { node, line }) = delivery {
+        let inputs = vec![Input::Delivered { node, line }];
+        state.metrics.source("peer", 1);
+        let ingested = ask(&state, |reply| Request::Ingest {
+            inputs,
+            records: true,
+            reply,
+        })
+        .await?;
+        return Ok(Json(ingested).into_response());
+    }
     let record = json!({"kind": "received", "via": via, "record": record});
     let seq = ask(&state, |reply| Request::Log { record, reply }).await?;
     Ok((
