@@ -127,7 +127,9 @@ fn status_kib(field: &str) -> u64 {
 
 fn live(region: &Region<'_, System>) -> i64 {
     let stats = region.change();
-    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64 + stats.bytes_reallocated as i64
+    // `stats_alloc` already counts a reallocation's growth in `bytes_allocated` (and its
+    // shrinking in `bytes_deallocated`); `bytes_reallocated` repeats that delta.
+    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64
 }
 
 fn live_blocks(region: &Region<'_, System>) -> i64 {

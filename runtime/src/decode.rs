@@ -529,13 +529,18 @@ impl Writer<'_> {
 
 pub(crate) fn check_zone(zone: &str) -> Result<(), String> {
     let bytes = zone.as_bytes();
-    let dots = bytes.iter().filter(|b| **b == b'.').count();
-    // The common case in one pass: enough segments, none empty.
-    if dots >= 3
-        && bytes.first() != Some(&b'.')
-        && bytes.last() != Some(&b'.')
-        && !bytes.windows(2).any(|w| w == b"..")
-    {
+    // The common case in one pass: enough segments, none empty (no dot first, last, or
+    // after a dot).
+    let mut dots = 0;
+    let mut empty = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
+    let mut after_dot = false;
+    for &b in bytes {
+        let dot = b == b'.';
+        empty |= dot && after_dot;
+        dots += usize::from(dot);
+        after_dot = dot;
+    }
+    if dots >= 3 && !empty {
         return Ok(());
     }
     let segments = dots + 1;

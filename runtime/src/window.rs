@@ -24,8 +24,8 @@ type Cell = (i64, i64);
 #[derive(Debug)]
 struct Entry {
     row: Arc<Row>,
+    /// The message's location (its grid cell is computed again from it when it leaves).
     point: Option<Point>,
-    cell: Option<Cell>,
 }
 
 /// Tables looked up for every message: foldhash, several times faster than SipHash on small
@@ -39,25 +39,29 @@ pub struct WindowStore {
     /// In key order. Messages mostly arrive in event-time order, so an insertion is a push at
     /// the back and expiry pops from the front; a late message is put in its place.
     entries: VecDeque<(Key, Entry)>,
-    /// Per grid cell, the keys of its entries, in key order.
-    cells: HashMap<Cell, VecDeque<Key>, FastHash>,
+    /// Per grid cell, its entries (key, location, message), in key order: a radius query
+    /// reads the cells around the centre and never searches `entries`.
+    cells: HashMap<Cell, VecDeque<Located>, FastHash>,
 }
+
+/// An entry as its grid cell keeps it.
+type Located = (Key, Point, Arc<Row>);
 
 /// One match: event time, arrival sequence, the message.
 pub type Match = (i64, u64, Arc<Row>);
 
-/// Puts `key` in its place in `keys` (ascending, no repeats); false when it is there already.
-fn insert_sorted(keys: &mut VecDeque<Key>, key: Key) -> bool {
-    if keys.back().is_none_or(|last| *last < key) {
-        keys.push_back(key);
-        return true;
+/// Puts `item` in its place in `items` (ascending keys; an item with the same key is
+/// replaced).
+fn insert_sorted(items: &mut VecDeque<Located>, item: Located) {
+    if items.back().is_none_or(|last| last.0 < item.0) {
+        items.push_back(item);
+        return;
     }
-    let at = keys.partition_point(|k| *k < key);
-    if keys.get(at) == Some(&key) {
-        return false;
+    let at = items.partition_point(|other| other.0 < item.0);
+    match items.get_mut(at) {
+        Some(other) if other.0 == item.0 => *other = item,
+        _ => items.insert(at, item),
     }
-    keys.insert(at, key);
-    true
 }
 
 /// The positions of `keys` from the first at or after `from` to before the first after `to`.
@@ -99,29 +103,25 @@ impl WindowStore {
         (y.is_finite() && x.is_finite()).then_some((y as i64, x as i64))
     }
 
-    /// The position of `key` in `entries`, if there.
-    fn position(&self, key: Key) -> Option<usize> {
-        self.entries.binary_search_by(|(k, _)| k.cmp(&key)).ok()
-    }
-
     fn remove_from_cell(&mut self, cell: Cell, key: Key) {
-        if let Some(keys) = self.cells.get_mut(&cell) {
+        if let Some(items) = self.cells.get_mut(&cell) {
             // The oldest entry of the store is the oldest of its cell.
-            if keys.front() == Some(&key) {
-                keys.pop_front();
-            } else if let Ok(at) = keys.binary_search(&key) {
-                keys.remove(at);
+            if items.front().is_some_and(|item| item.0 == key) {
+                items.pop_front();
+            } else if let Ok(at) = items.binary_search_by(|item| item.0.cmp(&key)) {
+                items.remove(at);
             }
-            if keys.is_empty() {
+            if items.is_empty() {
                 self.cells.remove(&cell);
             }
         }
     }
 
     pub fn insert(&mut self, time: i64, seq: u64, row: Arc<Row>, point: Option<Point>) {
-        let cell = point.and_then(|p| self.cell_of(p));
+        let located = point.and_then(|p| Some((self.cell_of(p)?, p)));
         let key = (time, seq);
-        let entry = Entry { row, point, cell };
+        let cell_item = located.map(|(cell, p)| (cell, (key, p, row.clone())));
+        let entry = Entry { row, point };
         if self.entries.back().is_none_or(|(last, _)| *last < key) {
             self.entries.push_back((key, entry));
         } else {
@@ -129,16 +129,16 @@ impl WindowStore {
             match self.entries.get_mut(at) {
                 // The same key again: the new entry replaces the old one, as in a map.
                 Some((k, old)) if *k == key => {
-                    let old_cell = std::mem::replace(old, entry).cell;
-                    if let Some(old_cell) = old_cell {
+                    let old_point = std::mem::replace(old, entry).point;
+                    if let Some(old_cell) = old_point.and_then(|p| self.cell_of(p)) {
                         self.remove_from_cell(old_cell, key);
                     }
                 }
                 _ => self.entries.insert(at, (key, entry)),
             }
         }
-        if let Some(cell) = cell {
-            insert_sorted(self.cells.entry(cell).or_default(), key);
+        if let Some((cell, item)) = cell_item {
+            insert_sorted(self.cells.entry(cell).or_default(), item);
         }
         while self.entries.len() > MAX_ENTRIES {
             self.pop_oldest();
@@ -147,7 +147,7 @@ impl WindowStore {
 
     fn pop_oldest(&mut self) {
         if let Some((key, entry)) = self.entries.pop_front()
-            && let Some(cell) = entry.cell
+            && let Some(cell) = entry.point.and_then(|p| self.cell_of(p))
         {
             self.remove_from_cell(cell, key);
         }
@@ -156,11 +156,7 @@ impl WindowStore {
     /// Drops what is older than `now − retention`.
     pub fn expire(&mut self, now: i64) {
         let cutoff = now.saturating_sub(self.retention_ms);
-        while self
-            .entries
-            .front()
-            .is_some_and(|(key, _)| key.0 < cutoff)
-        {
+        while self.entries.front().is_some_and(|(key, _)| key.0 < cutoff) {
             self.pop_oldest();
         }
     }
@@ -168,6 +164,10 @@ impl WindowStore {
     /// Whether an entry with event time `time` satisfies `same` (a scan of that time only,
     /// without collecting: the duplicate check of every insertion).
     pub fn any_at(&self, time: i64, mut same: impl FnMut(&Row) -> bool) -> bool {
+        // Messages mostly come in time order: nothing at a time after the newest entry.
+        if self.entries.back().is_none_or(|(last, _)| last.0 < time) {
+            return false;
+        }
         let (lo, hi) = span(&self.entries, |(k, _)| *k, (time, 0), (time, u64::MAX));
         self.entries.range(lo..hi).any(|(_, e)| same(&e.row))
     }
@@ -179,38 +179,33 @@ impl WindowStore {
             return Vec::new();
         }
         let (low, high) = ((from, 0), (to, u64::MAX));
-        let (lo, hi) = span(&self.entries, |(k, _)| *k, low, high);
-        let Some((center, radius)) = near else {
-            return self
-                .entries
-                .range(lo..hi)
-                .map(|(k, e)| (k.0, k.1, e.row.clone()))
-                .collect();
+        let in_time = || {
+            let (lo, hi) = span(&self.entries, |(k, _)| *k, low, high);
+            self.entries.range(lo..hi)
         };
-        let within = |e: &Entry| e.point.is_some_and(|p| haversine(center, p) <= radius);
+        let Some((center, radius)) = near else {
+            return in_time().map(|(k, e)| (k.0, k.1, e.row.clone())).collect();
+        };
+        let near_enough = |p: Point| haversine(center, p) <= radius;
         let Some(cells) = self.cells_around(center, radius) else {
             // The box is too large or wraps around: look at every entry of the time range.
-            return self
-                .entries
-                .range(lo..hi)
-                .filter(|(_, e)| within(e))
+            return in_time()
+                .filter(|(_, e)| e.point.is_some_and(near_enough))
                 .map(|(k, e)| (k.0, k.1, e.row.clone()))
                 .collect();
         };
-        let mut keys: Vec<Key> = Vec::new();
-        for keys_of_cell in cells.iter().filter_map(|c| self.cells.get(c)) {
-            let (a, b) = span(keys_of_cell, |k| *k, low, high);
-            keys.extend(keys_of_cell.range(a..b).copied());
+        let mut found: Vec<Match> = Vec::new();
+        for items in cells.iter().filter_map(|c| self.cells.get(c)) {
+            let (a, b) = span(items, |item| item.0, low, high);
+            found.extend(
+                items
+                    .range(a..b)
+                    .filter(|(_, p, _)| near_enough(*p))
+                    .map(|(k, _, row)| (k.0, k.1, row.clone())),
+            );
         }
-        keys.sort_unstable();
-        keys.into_iter()
-            .filter_map(|k| {
-                self.position(k)
-                    .and_then(|at| self.entries.get(at))
-                    .filter(|(_, e)| within(e))
-                    .map(|(_, e)| (k.0, k.1, e.row.clone()))
-            })
-            .collect()
+        found.sort_unstable_by_key(|m| (m.0, m.1));
+        found
     }
 
     /// The cells overlapping the bounding box of the circle, or `None` when a scan is cheaper

@@ -258,3 +258,13 @@ fn a_wire_event_reads_as_its_json_form() {
     }
     assert!(read > 100, "{read}");
 }
+
+proptest! {
+    /// The one-pass zone check accepts exactly the zones of four or more non-empty segments.
+    #[test]
+    fn zone_check_accepts_exactly_four_non_empty_segments(zone in "[a.]{0,12}") {
+        let segments: Vec<&str> = zone.split('.').collect();
+        let valid = segments.len() >= 4 && segments.iter().all(|s| !s.is_empty());
+        prop_assert_eq!(super::check_zone(&zone).is_ok(), valid);
+    }
+}

@@ -125,7 +125,8 @@ impl Summary {
 /// A message on its way to a node.
 #[derive(Debug)]
 struct Delivery {
-    node: String,
+    /// The node's name, shared with the engine's map of nodes (not copied per message).
+    node: Arc<str>,
     row: Arc<Row>,
     /// How many escalations and commands led to it; bounded, so a policy that commands
     /// in a circle cannot run forever.
@@ -144,7 +145,7 @@ pub struct Engine {
     tables: Tables,
     /// By name (a hash map: looked up several times a delivery; the one walk in name order,
     /// a command's children, sorts).
-    nodes: HashMap<String, NodeState, foldhash::fast::RandomState>,
+    nodes: HashMap<Arc<str>, NodeState, foldhash::fast::RandomState>,
     /// Last-seen location of every local node (for `route`).
     places: BTreeMap<Arc<str>, Point>,
     clock: Option<i64>,
@@ -470,8 +471,8 @@ impl Engine {
             .copied()
             .unwrap_or(1);
         let node = match self.at_node.take() {
-            Some(node) => node,
-            None => hierarchy::ancestor(&zone, layer),
+            Some(node) => Arc::from(node),
+            None => self.node_name(hierarchy::ancestor_of(&zone, layer)),
         };
         self.queue.push_back(Delivery {
             node,
@@ -534,7 +535,15 @@ impl Engine {
                 },
             );
         }
-        self.nodes.insert(name.to_string(), state);
+        self.nodes.insert(Arc::from(name), state);
+    }
+
+    /// The name `name` as the map of nodes holds it (a copy only for a node not made yet).
+    fn node_name(&self, name: &str) -> Arc<str> {
+        match self.nodes.get_key_value(name) {
+            Some((held, _)) => held.clone(),
+            None => Arc::from(name),
+        }
     }
 
     fn drain_queue(&mut self) {

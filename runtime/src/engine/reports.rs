@@ -4,11 +4,15 @@
 use super::Engine;
 use super::hierarchy::{self, level_name};
 use super::timers::TimerKind;
+use crate::eval::Aggregates;
 use crate::eval::EvalContext;
+use crate::intern::Interner;
 use crate::json::Json;
 use crate::record::Record;
 use crate::time::format_rfc3339;
-use crate::values::to_json;
+use crate::values::{message_json, to_json};
+use cbp_ir::expr::{Aggregate, Node};
+use cbp_ir::{NodeId, Program};
 
 /// Keys of a report record that declared fields never replace.
 const IDENTITY_KEYS: [&str; 3] = ["report", "from", "to"];
@@ -21,6 +25,43 @@ fn place(node: &str) -> Json {
         ),
         ("node".into(), Json::str(node)),
     ])
+}
+
+/// A report field that is one aggregate (`total_events()`, `latest(t)`, …), written
+/// straight from the window's aggregates: the JSON of the value the evaluators give it
+/// (`aggregate_value` in the interpreter), without that value in between (a copy of every
+/// key of the breakdown, every incident id). `None` for any other field.
+fn aggregate_json(
+    program: &Program,
+    interner: &Interner,
+    aggregates: &Aggregates,
+    id: NodeId,
+) -> Option<Json> {
+    let Some(Node::Aggregate(aggregate)) = program.node(id) else {
+        return None;
+    };
+    Some(match aggregate {
+        Aggregate::TotalEvents => Json::Int(aggregates.total_events),
+        Aggregate::EventBreakdown => Json::Object(
+            aggregates
+                .event_breakdown
+                .iter()
+                .map(|(k, v)| (k.clone(), Json::Int(*v)))
+                .collect(),
+        ),
+        Aggregate::EscalatedIncidents => Json::Array(
+            aggregates
+                .escalated_incidents
+                .iter()
+                .map(|id| Json::str(id.as_str()))
+                .collect(),
+        ),
+        Aggregate::AvgLatencyMs => aggregates.avg_latency_ms.map_or(Json::Null, Json::Float),
+        Aggregate::Latest(message) => match aggregates.latest.get(message) {
+            Some(row) => message_json(program, interner, row),
+            None => Json::Null,
+        },
+    })
 }
 
 impl Engine {
@@ -98,8 +139,13 @@ impl Engine {
                 places: &self.places,
                 aggregates: Some(&aggregates),
             };
-            let value = self.evaluator.eval(&cx, *id);
-            let json = to_json(&self.program, &self.interner, &value);
+            let json = match aggregate_json(&self.program, &self.interner, &aggregates, *id) {
+                Some(json) => json,
+                None => {
+                    let value = self.evaluator.eval(&cx, *id);
+                    to_json(&self.program, &self.interner, &value)
+                }
+            };
             // A declared field named like a base key gives that key its value in place;
             // the report's identity (`report`, `from`, `to`) is not the policy's to change.
             if !IDENTITY_KEYS.contains(&name.as_str()) {

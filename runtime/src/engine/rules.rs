@@ -540,7 +540,7 @@ impl Engine {
         let error = match built {
             Ok(row) if depth < MAX_DEPTH => {
                 self.queue.push_back(Delivery {
-                    node: target,
+                    node: Arc::from(target),
                     row: Arc::new(row),
                     depth: depth + 1,
                 });
