@@ -8,14 +8,14 @@
 //! written in the same transaction; replies go out only after the commit.
 
 use crate::approvals::{PendingApproval, PendingChange};
+use crate::commit::{Committer, Job};
 use crate::dedup::Seen;
-use crate::inputs::{Head, apply};
+use crate::inputs::{Head, apply, wall_clock_ms};
 use crate::metrics::{Metrics, Tally};
-use crate::store::{CHECKPOINTS, INPUTS, Input, META, PENDING, RECORDS, Store, StoreError, meta};
+use crate::store::{Input, META, RECORDS, Store, StoreError, meta};
 use crate::watermarks::Watermarks;
 use cbp_ir::Program;
 use cbp_runtime::{Engine, Evaluator, LineOutcome, Record, RunOptions};
-use redb::{ReadableTable, Table};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -145,6 +145,15 @@ pub struct Core {
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
     committed: watch::Sender<u64>,
+    /// A group's journal entry and log entry are built here: kept from group to group, so
+    /// their memory is not allocated (and touched for the first time) again each time.
+    entry: Vec<u8>,
+    log: Vec<u8>,
+    /// Writes and commits a group's transaction while the core runs the next group (`None`:
+    /// the core commits itself).
+    committer: Option<Committer>,
+    /// The group whose commit the committer is doing; its replies wait for it.
+    in_flight: Option<Ran>,
 }
 
 impl Core {
@@ -179,6 +188,10 @@ impl Core {
             shared,
             metrics,
             committed,
+            entry: Vec::new(),
+            log: Vec::new(),
+            committer: None,
+            in_flight: None,
         };
         let replayed = core.replay().map_err(|e| e.to_string())?;
         let pending = core.store.pending().map_err(|e| e.to_string())?;
@@ -227,12 +240,16 @@ impl Core {
     }
 
     fn publish(&mut self) {
-        self.shared
-            .records
-            .store(self.next_record, Ordering::Release);
+        self.publish_at(self.next_record, self.engine.clock());
+    }
+
+    /// Publishes the state after a commit: `records` committed, the engine `clock` then
+    /// (the engine may have run on since, into a group not committed yet).
+    fn publish_at(&mut self, records: u64, clock: Option<i64>) {
+        self.shared.records.store(records, Ordering::Release);
         self.shared
             .clock
-            .store(self.engine.clock().unwrap_or(i64::MIN), Ordering::Release);
+            .store(clock.unwrap_or(i64::MIN), Ordering::Release);
         if let Ok(mut program) = self.shared.program.write() {
             *program = Some(self.program.clone());
         }
@@ -244,7 +261,7 @@ impl Core {
             let changed = watermarks.publish(view, timers_at);
             self.metrics.set_watermarks(&changed, timers_at);
         }
-        self.committed.send_replace(self.next_record);
+        self.committed.send_replace(records);
     }
 
     /// The core's loop, on its own thread, until every sender is gone.
@@ -259,9 +276,23 @@ impl Core {
                 return;
             }
         };
+        self.committer = Committer::spawn(self.store.clone());
         runtime.block_on(async move {
             let tick = Duration::from_millis(500);
             loop {
+                // While a group commits, a request already waiting is run meanwhile; with
+                // none, the commit is awaited and its replies go out.
+                if self.in_flight.is_some() {
+                    match requests.try_recv() {
+                        Ok(first) => {
+                            self.take_group(first, &mut requests).await;
+                        }
+                        Err(_) => {
+                            self.finish_in_flight();
+                        }
+                    }
+                    continue;
+                }
                 let first = match tokio::time::timeout(tick, requests.recv()).await {
                     Ok(Some(request)) => request,
                     Ok(None) => break,
@@ -271,27 +302,38 @@ impl Core {
                         continue;
                     }
                 };
-                self.wait_for_sinks().await;
-                let mut group = vec![first];
-                while group.len() < MAX_GROUP {
-                    match requests.try_recv() {
-                        Ok(request) => group.push(request),
-                        Err(_) => break,
-                    }
-                }
-                self.handle_group(group);
+                self.take_group(first, &mut requests).await;
+            }
+            self.finish_in_flight();
+            if let Some(committer) = self.committer.take() {
+                committer.stop();
             }
             tracing::info!("the core stops: every input is committed");
         });
     }
 
+    /// Takes `first` and what else is waiting (up to [`MAX_GROUP`]) as one group.
+    async fn take_group(&mut self, first: Request, requests: &mut mpsc::Receiver<Request>) {
+        self.wait_for_sinks().await;
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        self.handle_group(group, requests);
+    }
+
     /// Backpressure from the sinks: while the slowest is too far behind, take no input.
-    async fn wait_for_sinks(&self) {
+    async fn wait_for_sinks(&mut self) {
         loop {
             let slowest = self.shared.slowest_sink.load(Ordering::Acquire);
             if self.next_record.saturating_sub(slowest) <= self.options.max_sink_lag {
                 return;
             }
+            // The sinks only see committed records.
+            self.finish_in_flight();
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -357,7 +399,8 @@ impl Core {
         }
     }
 
-    fn handle_group(&mut self, group: Vec<Request>) {
+    /// Runs a group; `requests` tells whether more are waiting (see [`Core::flush_inputs`]).
+    fn handle_group(&mut self, group: Vec<Request>, requests: &mpsc::Receiver<Request>) {
         let mut inputs: Vec<Input> = Vec::new();
         let mut waiting: Vec<Waiting> = Vec::new();
         for request in group {
@@ -377,7 +420,8 @@ impl Core {
                     });
                 }
                 Request::Log { record, reply } => {
-                    self.flush_inputs(&mut inputs, &mut waiting);
+                    self.flush_inputs(&mut inputs, &mut waiting, None);
+                    self.finish_in_flight();
                     let _ = reply.send(self.log(&record).map_err(|e| e.to_string()));
                     self.publish();
                 }
@@ -387,15 +431,24 @@ impl Core {
                     reply,
                 } => {
                     // Inputs before the reload run on the old program.
-                    self.flush_inputs(&mut inputs, &mut waiting);
+                    self.flush_inputs(&mut inputs, &mut waiting, None);
+                    self.finish_in_flight();
                     let _ = reply.send(self.reload(program, bundle.as_deref()));
                 }
             }
         }
-        self.flush_inputs(&mut inputs, &mut waiting);
+        self.flush_inputs(&mut inputs, &mut waiting, Some(requests));
     }
 
-    fn flush_inputs(&mut self, inputs: &mut Vec<Input>, waiting: &mut Vec<Waiting>) {
+    /// Runs and commits the inputs gathered. When `requests` has more waiting once they have
+    /// run, the committer commits them while the core runs on; otherwise the core commits
+    /// them itself (handing over would only add a thread's wake-up to the reply).
+    fn flush_inputs(
+        &mut self,
+        inputs: &mut Vec<Input>,
+        waiting: &mut Vec<Waiting>,
+        requests: Option<&mpsc::Receiver<Request>>,
+    ) {
         if inputs.is_empty() {
             for waiter in waiting.drain(..) {
                 let _ = waiter.reply.send(Ok(Ingested::default()));
@@ -404,49 +457,98 @@ impl Core {
         }
         self.last_input_wall = Instant::now();
         let keep_records = waiting.iter().any(|w| w.records);
-        let committed = self.commit_inputs(inputs, keep_records);
-        // What the replies announce is visible (clock, record count) before they go out.
-        self.publish();
-        match committed {
-            Ok(outcomes) => {
-                for Waiting {
-                    start,
-                    end,
-                    records: _,
-                    reply,
-                } in waiting.drain(..)
-                {
-                    let mut ingested = Ingested::default();
-                    for outcome in &outcomes[start..end] {
-                        match outcome {
-                            InputOutcome::Duplicate => ingested.duplicates += 1,
-                            InputOutcome::Run { dead, records } => {
-                                ingested.accepted += 1;
-                                ingested.dead_letters += usize::from(*dead);
-                                ingested.records.extend(records.iter().cloned());
-                            }
-                        }
-                    }
-                    let _ = reply.send(Ok(ingested));
-                }
-            }
-            Err(e) => {
-                let message = format!("the inputs were not committed: {e}");
-                tracing::error!("{message}; rebuilding the state from the journal");
-                for waiter in waiting.drain(..) {
-                    let _ = waiter.reply.send(Err(message.clone()));
-                }
-                // The engine ran inputs that are not in the store: start again from the store.
-                if let Err(e) = self
-                    .reload_counters()
-                    .and_then(|()| self.replay().map(|_| ()))
-                {
-                    tracing::error!("the state could not be rebuilt: {e}");
-                }
-            }
-        }
+        let (job, ran) = self.run_group(inputs, keep_records, std::mem::take(waiting));
         inputs.clear();
-        self.publish();
+        // Commits go in order: the previous group's first. When it failed, the state was
+        // rebuilt from the store, and this group's run is void.
+        if !self.finish_in_flight() {
+            self.recycle(job);
+            fail(
+                ran.waiting,
+                "the inputs were not committed: an earlier group failed to commit",
+            );
+            return;
+        }
+        // With per-source watermarks what is published reads the engine as it is, so the
+        // core commits itself.
+        let more = requests.is_some_and(|r| !r.is_empty());
+        let job = match (&self.committer, &self.watermarks) {
+            (Some(committer), None) if more => match committer.jobs.send(job) {
+                Ok(()) => {
+                    self.in_flight = Some(ran);
+                    return;
+                }
+                Err(std::sync::mpsc::SendError(job)) => job,
+            },
+            _ => job,
+        };
+        let committed = job.write(&self.store);
+        self.recycle(job);
+        self.conclude(ran, committed);
+    }
+
+    /// Waits for the commit in flight, if any, and concludes its group. `false`: it failed
+    /// (and the state was rebuilt from the store).
+    fn finish_in_flight(&mut self) -> bool {
+        let Some(ran) = self.in_flight.take() else {
+            return true;
+        };
+        let done = self.committer.as_ref().map(|c| c.done.recv());
+        let committed = match done {
+            Some(Ok((job, committed))) => {
+                self.recycle(job);
+                committed
+            }
+            _ => {
+                self.committer = None;
+                Err(StoreError::Stopped)
+            }
+        };
+        self.conclude(ran, committed)
+    }
+
+    /// After a group's commit: publishes what it committed and replies; on a failure, fails
+    /// its requests and rebuilds the state from the store (the engine ran inputs that are not
+    /// in it). Returns whether it committed.
+    fn conclude(&mut self, ran: Ran, committed: Result<(), StoreError>) -> bool {
+        if let Err(e) = committed {
+            let message = format!("the inputs were not committed: {e}");
+            tracing::error!("{message}; rebuilding the state from the journal");
+            fail(ran.waiting, &message);
+            if let Err(e) = self
+                .reload_counters()
+                .and_then(|()| self.replay().map(|_| ()))
+            {
+                tracing::error!("the state could not be rebuilt: {e}");
+            }
+            self.publish();
+            return false;
+        }
+        let (next_record, clock) = (ran.next_record, ran.clock);
+        let (outcomes, waiting) = self.committed(ran);
+        // What the replies announce is visible (clock, record count) before they go out.
+        self.publish_at(next_record, clock);
+        for Waiting {
+            start,
+            end,
+            records: _,
+            reply,
+        } in waiting
+        {
+            let mut ingested = Ingested::default();
+            for outcome in &outcomes[start..end] {
+                match outcome {
+                    InputOutcome::Duplicate => ingested.duplicates += 1,
+                    InputOutcome::Run { dead, records } => {
+                        ingested.accepted += 1;
+                        ingested.dead_letters += usize::from(*dead);
+                        ingested.records.extend(records.iter().cloned());
+                    }
+                }
+            }
+            let _ = reply.send(Ok(ingested));
+        }
+        true
     }
 
     fn reload_counters(&mut self) -> Result<(), StoreError> {
@@ -463,19 +565,108 @@ impl Core {
         inputs: &[Input],
         keep_records: bool,
     ) -> Result<Vec<InputOutcome>, StoreError> {
+        // (A failure there has rebuilt the state from the store, which this group builds on.)
+        self.finish_in_flight();
+        let (job, ran) = self.run_group(inputs, keep_records, Vec::new());
+        let committed = job.write(&self.store);
+        self.recycle(job);
+        committed?;
+        Ok(self.committed(ran).0)
+    }
+
+    /// Runs a group through the engine: what its transaction writes, and what waits for it.
+    fn run_group(
+        &mut self,
+        inputs: &[Input],
+        keep_records: bool,
+        waiting: Vec<Waiting>,
+    ) -> (Job, Ran) {
         let started = Instant::now();
         let first_input = self.next_input;
         let first_record = self.next_record;
-        let mut entry: Vec<u8> = Vec::new();
-        let mut log: Vec<u8> = Vec::new();
+        let mut entry = std::mem::take(&mut self.entry);
+        let mut log = std::mem::take(&mut self.log);
+        entry.clear();
+        log.clear();
+        let (outcomes, changes, tally) =
+            self.run_inputs(inputs, keep_records, &mut entry, &mut log);
+        let pending = changes
+            .iter()
+            .map(|change| match change {
+                PendingChange::Open(p) => (
+                    p.decision_id.clone(),
+                    Some(serde_json::to_string(p).unwrap_or_default()),
+                ),
+                PendingChange::Close(id) => (id.clone(), None),
+            })
+            .collect();
+        let clock = self.engine.clock();
+        let job = Job {
+            first_input,
+            first_record,
+            next_input: self.next_input,
+            next_record: self.next_record,
+            entry,
+            log,
+            pending,
+            clock,
+            retention_ms: self.options.retention_ms,
+        };
+        let ran = Ran {
+            outcomes,
+            changes,
+            tally,
+            waiting,
+            next_record: self.next_record,
+            clock,
+            started,
+        };
+        (job, ran)
+    }
+
+    /// A committed group's approvals and metrics; its outcomes, and who waits for them.
+    fn committed(&mut self, ran: Ran) -> (Vec<InputOutcome>, Vec<Waiting>) {
+        for change in ran.changes {
+            self.apply_pending(change);
+        }
+        ran.tally.publish(&self.metrics);
+        self.metrics
+            .commit_seconds
+            .observe(ran.started.elapsed().as_secs_f64());
+        (ran.outcomes, ran.waiting)
+    }
+
+    /// Keeps a written job's buffers for a later group, unless a huge group left them huge.
+    fn recycle(&mut self, job: Job) {
+        const KEEP_BYTES: usize = 16 << 20;
+        if job.entry.capacity() <= KEEP_BYTES {
+            self.entry = job.entry;
+        }
+        if job.log.capacity() <= KEEP_BYTES {
+            self.log = job.log;
+        }
+    }
+
+    /// Runs `inputs` through the engine, their journal entry into `entry` and their records'
+    /// log entry into `log`.
+    fn run_inputs(
+        &mut self,
+        inputs: &[Input],
+        keep_records: bool,
+        entry: &mut Vec<u8>,
+        log: &mut Vec<u8>,
+    ) -> (Vec<InputOutcome>, Vec<PendingChange>, Tally) {
         let mut outcomes = Vec::with_capacity(inputs.len());
         let mut changes: Vec<PendingChange> = Vec::new();
         let mut tally = Tally::default();
+        // The wall clock, read once for the group when an input needs it.
+        let mut now: Option<i64> = None;
         for input in inputs {
             let head = Head::of(input);
             let identity = head.identity;
+            // Taken in now (one lookup), its clock noted once it has run.
             if let Some(key) = identity
-                && self.seen.contains(key)
+                && !self.seen.admit(key)
             {
                 self.metrics.duplicates.inc();
                 outcomes.push(InputOutcome::Duplicate);
@@ -484,9 +675,8 @@ impl Core {
             let refusal = head
                 .outside(&self.options.zone)
                 .or_else(|| {
-                    self.options
-                        .max_ahead_ms
-                        .and_then(|ahead| head.too_far_ahead(ahead))
+                    let ahead = self.options.max_ahead_ms?;
+                    head.too_far_ahead(ahead, *now.get_or_insert_with(wall_clock_ms))
                 })
                 .or_else(|| {
                     // Late against its own source's watermark.
@@ -494,7 +684,11 @@ impl Core {
                     watermarks.late(source, head.time?)
                 });
             if let Some(reason) = refusal {
-                // Refused before the engine: it changes no state, so it is not journaled.
+                // Refused before the engine: it changes no state, so it is not journaled,
+                // and a redelivery is refused again.
+                if let Some(key) = identity {
+                    self.seen.forget(key);
+                }
                 let raw = match input.unsourced() {
                     Input::Line(raw) | Input::Delivered { line: raw, .. } => raw.as_str(),
                     _ => "",
@@ -503,7 +697,7 @@ impl Core {
                 let mut records = Vec::new();
                 log_record(
                     &record,
-                    &mut log,
+                    log,
                     &mut tally,
                     keep_records.then_some(&mut records),
                 );
@@ -521,7 +715,7 @@ impl Core {
             if let Some(tick) = self.watermark_step(heard) {
                 let seq = self.next_input;
                 self.next_input += 1;
-                tick.append_to(&mut entry);
+                tick.append_to(entry);
                 let mut next_record = self.next_record;
                 apply(&mut self.engine, seq, &tick, &mut |record| {
                     if let Some(change) = PendingChange::of(record, &tick) {
@@ -529,7 +723,7 @@ impl Core {
                     }
                     log_record(
                         record,
-                        &mut log,
+                        log,
                         &mut tally,
                         keep_records.then_some(&mut records),
                     );
@@ -541,8 +735,8 @@ impl Core {
             self.next_input += 1;
             // The source is journaled only when it matters (per-source watermarks).
             match self.watermarks {
-                Some(_) => input.append_to(&mut entry),
-                None => input.unsourced().append_to(&mut entry),
+                Some(_) => input.append_to(entry),
+                None => input.unsourced().append_to(entry),
             }
             let mut next_record = self.next_record;
             let outcome = apply(&mut self.engine, seq, input, &mut |record| {
@@ -551,7 +745,7 @@ impl Core {
                 }
                 log_record(
                     record,
-                    &mut log,
+                    log,
                     &mut tally,
                     keep_records.then_some(&mut records),
                 );
@@ -559,8 +753,7 @@ impl Core {
             });
             self.next_record = next_record;
             if let Some(key) = identity {
-                self.seen
-                    .insert(key, self.engine.clock().unwrap_or(i64::MIN));
+                self.seen.note(key, self.engine.clock().unwrap_or(i64::MIN));
             }
             if !matches!(input, Input::Tick(_)) {
                 tally.count_event();
@@ -570,46 +763,7 @@ impl Core {
                 records,
             });
         }
-        let txn = self.store.begin_write()?;
-        {
-            let mut journal = txn.open_table(INPUTS)?;
-            let mut checkpoints = txn.open_table(CHECKPOINTS)?;
-            if !entry.is_empty() {
-                journal.insert(first_input, entry.as_slice())?;
-                checkpoints.insert(first_input, self.engine.clock().unwrap_or(i64::MIN))?;
-            }
-            if self.next_record > first_record {
-                // Serialized records are UTF-8; the lossy view never copies them.
-                let text = String::from_utf8_lossy(&log);
-                txn.open_table(RECORDS)?
-                    .insert(first_record, text.as_ref())?;
-            }
-            let mut pending = txn.open_table(PENDING)?;
-            for change in &changes {
-                match change {
-                    PendingChange::Open(p) => {
-                        let json = serde_json::to_string(p).unwrap_or_default();
-                        pending.insert(p.decision_id.as_str(), json.as_str())?;
-                    }
-                    PendingChange::Close(id) => {
-                        pending.remove(id.as_str())?;
-                    }
-                }
-            }
-            let mut metas = txn.open_table(META)?;
-            metas.insert(meta::NEXT_INPUT, self.next_input as i64)?;
-            metas.insert(meta::NEXT_RECORD, self.next_record as i64)?;
-            self.prune(&mut journal, &mut checkpoints)?;
-        }
-        txn.commit()?;
-        for change in changes {
-            self.apply_pending(change);
-        }
-        tally.publish(&self.metrics);
-        self.metrics
-            .commit_seconds
-            .observe(started.elapsed().as_secs_f64());
-        Ok(outcomes)
+        (outcomes, changes, tally)
     }
 
     fn apply_pending(&self, change: PendingChange) {
@@ -628,35 +782,6 @@ impl Core {
             }
             self.metrics.pending_approvals.set(map.len() as i64);
         }
-    }
-
-    /// Drops journal entries whose inputs are all older than the retention, from the front
-    /// (the newest entry always stays, so the clock survives a restart).
-    fn prune(
-        &self,
-        journal: &mut Table<u64, &[u8]>,
-        checkpoints: &mut Table<u64, i64>,
-    ) -> Result<(), StoreError> {
-        let Some(clock) = self.engine.clock() else {
-            return Ok(());
-        };
-        let cutoff = clock.saturating_sub(self.options.retention_ms);
-        let mut keep_from = None;
-        let last = checkpoints.last()?.map(|(key, _)| key.value());
-        for entry in checkpoints.iter()? {
-            let (key, time) = entry?;
-            if time.value() > cutoff || Some(key.value()) == last {
-                keep_from = Some(key.value());
-                break;
-            }
-        }
-        if let Some(from) = keep_from
-            && from > 0
-        {
-            journal.retain_in(..from, |_, _| false)?;
-            checkpoints.retain_in(..from, |_, _| false)?;
-        }
-        Ok(())
     }
 
     fn log(&mut self, record: &serde_json::Value) -> Result<u64, StoreError> {
@@ -717,6 +842,24 @@ enum InputOutcome {
     },
 }
 
+fn fail(waiting: Vec<Waiting>, message: &str) {
+    for waiter in waiting {
+        let _ = waiter.reply.send(Err(message.to_string()));
+    }
+}
+
+/// A group the engine has run, waiting for its commit.
+struct Ran {
+    outcomes: Vec<InputOutcome>,
+    changes: Vec<PendingChange>,
+    tally: Tally,
+    waiting: Vec<Waiting>,
+    /// The record count and the engine clock after the group.
+    next_record: u64,
+    clock: Option<i64>,
+    started: Instant,
+}
+
 fn new_engine(program: &Arc<Program>, options: &CoreOptions) -> Engine {
     let evaluator: Box<dyn Evaluator> = if options.interpreter {
         cbp_runtime::interpreter(program)
@@ -767,5 +910,140 @@ fn log_record(
             reply.push(raw);
         }
         None => record.write_json(log),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{PolicySource, load};
+
+    fn options() -> CoreOptions {
+        let config = crate::Config::from_toml("[clock]\nidle_advance = \"off\"\n").unwrap();
+        let (lowest_layer, highest_layer) = config.layers();
+        CoreOptions {
+            lateness_ms: config.lateness_ms(),
+            idle_advance_ms: None,
+            source_idle_ms: None,
+            max_ahead_ms: None,
+            retention_ms: config.retention_ms(),
+            max_sink_lag: u64::MAX,
+            dedup_window_ms: config.dedup_window_ms(),
+            zone: String::new(),
+            lowest_layer,
+            highest_layer,
+            children: Vec::new(),
+            interpreter: true,
+        }
+    }
+
+    /// A core on the store in `dir`, on its thread; how many inputs it replayed.
+    fn start(
+        dir: &std::path::Path,
+    ) -> (
+        mpsc::Sender<Request>,
+        std::thread::JoinHandle<()>,
+        Arc<Store>,
+        u64,
+    ) {
+        let store = Arc::new(Store::open(dir).unwrap());
+        let program = load(&PolicySource::Shipped).unwrap();
+        let (requests, inbox) = mpsc::channel(1024);
+        let (started, replayed) = std::sync::mpsc::channel();
+        let thread = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let (committed, _) = watch::channel(0);
+                let shared = Arc::new(Shared::default());
+                let metrics = Arc::new(Metrics::new());
+                let (core, replayed) =
+                    Core::start(store, program, options(), shared, metrics, committed).unwrap();
+                started.send(replayed).unwrap();
+                core.run(inbox);
+            })
+        };
+        (requests, thread, store, replayed.recv().unwrap())
+    }
+
+    /// Sends every chunk in order without waiting for the replies (so the core runs a group
+    /// while the one before commits), then waits for them all.
+    async fn send_all(core: &mpsc::Sender<Request>, chunks: &[Vec<Input>]) -> Ingested {
+        let mut answers = Vec::new();
+        for chunk in chunks {
+            let (reply, answer) = oneshot::channel();
+            let inputs = chunk.clone();
+            let request = Request::Ingest {
+                inputs,
+                records: true,
+                reply,
+            };
+            core.send(request).await.unwrap();
+            answers.push(answer);
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+        let mut total = Ingested::default();
+        for answer in answers {
+            let ingested = answer.await.unwrap().unwrap();
+            total.accepted += ingested.accepted;
+            total.duplicates += ingested.duplicates;
+            total.records.extend(ingested.records);
+        }
+        total
+    }
+
+    fn log(store: &Store) -> Vec<String> {
+        let records = store.records_from(0, usize::MAX).unwrap();
+        records.into_iter().map(|(_, line)| line).collect()
+    }
+
+    #[test]
+    fn groups_committed_while_the_next_runs_log_what_one_at_a_time_logs() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/city-day.ndjson");
+        let text = std::fs::read_to_string(path).unwrap();
+        let chunks: Vec<Vec<Input>> = text
+            .lines()
+            .take(1200)
+            .collect::<Vec<_>>()
+            .chunks(40)
+            .map(|chunk| chunk.iter().map(|l| Input::Line(l.to_string())).collect())
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+
+        // One request at a time: each commit ends before the next group runs.
+        let one = tempfile::tempdir().unwrap();
+        let (core, thread, store, _) = start(one.path());
+        for chunk in &chunks {
+            runtime.block_on(ingest(&core, chunk.clone())).unwrap();
+        }
+        drop(core);
+        thread.join().unwrap();
+        let expected = log(&store);
+        drop(store);
+        assert!(expected.len() > 100, "the day makes records");
+
+        // Many at once, pipelined.
+        let many = tempfile::tempdir().unwrap();
+        let (core, thread, store, _) = start(many.path());
+        let total = runtime.block_on(send_all(&core, &chunks));
+        assert_eq!(total.accepted, 1200);
+        let replied: Vec<String> = total.records.iter().map(|r| r.get().to_string()).collect();
+        drop(core);
+        thread.join().unwrap();
+        assert_eq!(log(&store), expected, "the same log, byte for byte");
+        assert_eq!(replied, expected, "the replies carry the records in order");
+        drop(store);
+
+        // After a restart everything is recognised, and nothing is logged twice.
+        let (core, thread, store, replayed) = start(many.path());
+        assert_eq!(replayed, 1200);
+        let again = runtime.block_on(send_all(&core, &chunks));
+        assert_eq!((again.accepted, again.duplicates), (0, 1200));
+        drop(core);
+        thread.join().unwrap();
+        assert_eq!(log(&store), expected);
     }
 }

@@ -11,10 +11,31 @@
 //! match needs a 2^-128 coincidence.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// The set's hasher: an identity is already a hash, so its bits are used as they are
+/// (hashing them again cost more than the lookup).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = (key as u64) ^ ((key >> 64) as u64);
+    }
+}
 
 pub struct Seen {
-    set: HashSet<u128>,
+    set: HashSet<u128, BuildHasherDefault<KeyHasher>>,
     /// Identities in the order they were added, with the clock then.
     order: VecDeque<(i64, u128)>,
     window_ms: i64,
@@ -24,7 +45,7 @@ pub struct Seen {
 impl Seen {
     pub fn new(window_ms: i64, keep: usize) -> Seen {
         Seen {
-            set: HashSet::new(),
+            set: HashSet::default(),
             order: VecDeque::new(),
             window_ms: window_ms.max(0),
             keep,
@@ -55,9 +76,25 @@ impl Seen {
 
     /// Adds `key` seen at `clock`, and forgets what fell out of the window.
     pub fn insert(&mut self, key: u128, clock: i64) {
-        if self.set.insert(key) {
-            self.order.push_back((clock, key));
+        if self.admit(key) {
+            self.note(key, clock);
         }
+    }
+
+    /// Takes `key` in when it is new (`false`: a redelivery), in one lookup; [`Seen::note`]
+    /// then records when, or [`Seen::forget`] takes it out again.
+    pub fn admit(&mut self, key: u128) -> bool {
+        self.set.insert(key)
+    }
+
+    /// An identity [`Seen::admit`] took in is out again (its input was refused).
+    pub fn forget(&mut self, key: u128) {
+        self.set.remove(&key);
+    }
+
+    /// Records when an admitted `key` was seen, and forgets what fell out of the window.
+    pub fn note(&mut self, key: u128, clock: i64) {
+        self.order.push_back((clock, key));
         let cutoff = clock.saturating_sub(self.window_ms);
         while let Some(&(time, old)) = self.order.front() {
             if time >= cutoff || self.order.len() <= self.keep {
@@ -111,5 +148,24 @@ mod tests {
         assert!(!seen.contains(Seen::key("m", "0")));
         assert!(seen.contains(Seen::key("m", "1")));
         assert_ne!(Seen::key_of_bytes(b"x"), Seen::key("x", ""));
+    }
+
+    #[test]
+    fn admitting_is_one_lookup_and_can_be_taken_back() {
+        let mut seen = Seen::new(0, 1);
+        let (a, b) = (Seen::key("m", "a"), Seen::key("m", "b"));
+        assert!(seen.admit(a));
+        assert!(!seen.admit(a), "the second time is a redelivery");
+        seen.note(a, 5);
+        assert!(seen.admit(b));
+        seen.forget(b);
+        assert!(
+            !seen.contains(b),
+            "refused, so a redelivery is not a duplicate"
+        );
+        assert!(seen.contains(a));
+        seen.insert(b, 6);
+        assert!(!seen.contains(a), "one kept: the older is forgotten");
+        assert_eq!(seen.len(), 1);
     }
 }

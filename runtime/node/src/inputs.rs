@@ -7,6 +7,7 @@ use crate::store::Input;
 use cbp_runtime::proto::Event;
 use cbp_runtime::{Engine, LineOutcome, Record};
 use prost::Message;
+use std::borrow::Cow;
 
 /// Runs one input through the engine; input `seq` is "line" `seq + 1` of dead letters.
 pub fn apply(
@@ -30,17 +31,18 @@ pub fn apply(
 
 /// What the core checks before an input reaches the engine, read in one pass.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Head {
+pub struct Head<'a> {
     /// `model_id` and `event_id` (for a line that names no message, its bytes): what a
     /// redelivery repeats. `None` for a clock tick.
     pub identity: Option<u128>,
-    pub zone: Option<String>,
+    /// Borrowed from a line (no copy per event); owned when decoded from protobuf.
+    pub zone: Option<Cow<'a, str>>,
     /// Event time (Unix ms), when it reads plainly; otherwise the engine decides.
     pub time: Option<i64>,
 }
 
-impl Head {
-    pub fn of(input: &Input) -> Head {
+impl<'a> Head<'a> {
+    pub fn of(input: &'a Input) -> Head<'a> {
         match input {
             Input::Line(text) => Head::of_line(text),
             Input::Proto(bytes) => match Event::decode(bytes.as_slice()) {
@@ -53,7 +55,7 @@ impl Head {
                             None => Seen::key_of_bytes(bytes),
                         },
                     ),
-                    zone: event.zone,
+                    zone: event.zone.map(Cow::Owned),
                     time: event.timestamp_ms.or_else(|| {
                         event
                             .timestamp
@@ -78,7 +80,7 @@ impl Head {
         }
     }
 
-    fn of_line(text: &str) -> Head {
+    fn of_line(text: &'a str) -> Head<'a> {
         const KEYS: [&str; 5] = ["model_id", "event_id", "zone", "timestamp", "timestamp_ms"];
         let Some([model, event, zone, timestamp, timestamp_ms]) = top_level(text, KEYS) else {
             return Head::of_line_by_serde(text);
@@ -99,13 +101,13 @@ impl Head {
         };
         Head {
             identity: Some(identity),
-            zone: zone.and_then(string_value).map(str::to_owned),
+            zone: zone.and_then(string_value).map(Cow::Borrowed),
             time,
         }
     }
 
     /// The slow path, for what the one-pass reader leaves: serde's reading of the same keys.
-    fn of_line_by_serde(text: &str) -> Head {
+    fn of_line_by_serde(text: &str) -> Head<'a> {
         #[derive(serde::Deserialize)]
         struct Keys<'a> {
             #[serde(borrow)]
@@ -124,7 +126,9 @@ impl Head {
                 Some((model, event)) => Seen::key(model, event),
                 None => Seen::key_of_bytes(text.as_bytes()),
             }),
-            zone: keys.and_then(|k| k.zone).map(|z| z.into_owned()),
+            zone: keys
+                .and_then(|k| k.zone)
+                .map(|z| Cow::Owned(z.into_owned())),
             time: None,
         }
     }
@@ -146,14 +150,10 @@ impl Head {
     }
 
     /// Why the event is refused for its time: more than `ahead_ms` past the node's wall
-    /// clock. Decided on arrival and not journaled (the event changes no state), so a
-    /// replay, whatever its wall clock, sees the same inputs.
-    pub fn too_far_ahead(&self, ahead_ms: i64) -> Option<String> {
+    /// clock `now` (Unix ms, read once per group). Decided on arrival and not journaled (the
+    /// event changes no state), so a replay, whatever its wall clock, sees the same inputs.
+    pub fn too_far_ahead(&self, ahead_ms: i64, now: i64) -> Option<String> {
         let time = self.time?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_millis()).ok())?;
         (time > now.saturating_add(ahead_ms)).then(|| {
             format!(
                 "event time {} is more than {} ahead of the node's clock ({})",
@@ -163,6 +163,15 @@ impl Head {
             )
         })
     }
+}
+
+/// The wall clock in Unix ms.
+pub fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .unwrap_or(0)
 }
 
 /// The raw JSON values of `keys` at the top level of the object `text`, read in one pass that
@@ -190,7 +199,12 @@ fn top_level<'t, const N: usize>(text: &'t str, keys: [&str; N]) -> Option<[Opti
         }
         at = skip_space(bytes, at + 1);
         let end = skip_value(bytes, at)?;
-        if let Some(i) = keys.iter().position(|k| *k == key) {
+        // The first byte and the length tell most keys apart before any comparison.
+        let first = key.as_bytes().first();
+        if let Some(i) = keys
+            .iter()
+            .position(|k| k.len() == key.len() && k.as_bytes().first() == first && *k == key)
+        {
             if found[i].is_some() {
                 return None;
             }
@@ -244,44 +258,57 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
 }
 
 /// The index after the JSON value starting at `at` (strings with escapes, nested objects and
-/// arrays included); `None` when the text ends first.
-fn skip_value(bytes: &[u8], mut at: usize) -> Option<usize> {
+/// arrays included); `None` when the text ends first. Only as strict as finding the value's
+/// end needs: what it lets through, the reader's checks after it or serde refuse.
+fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
+    match *bytes.get(at)? {
+        b'"' => skip_string(bytes, at),
+        b'{' | b'[' => skip_nested(bytes, at),
+        // A number, `true`, `false`, `null`: up to the next delimiter.
+        _ => {
+            let rest = bytes.get(at..)?;
+            let len = rest
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))?;
+            Some(at + len)
+        }
+    }
+}
+
+/// The index after the string whose opening quote is at `at`.
+fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut at = at + 1;
+    loop {
+        let rest = bytes.get(at..)?;
+        let stop = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+        at += stop;
+        if bytes[at] == b'"' {
+            return Some(at + 1);
+        }
+        // An escape: the byte after the backslash is never the end.
+        at += 2;
+    }
+}
+
+/// The index after the object or array that opens at `at`.
+fn skip_nested(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
         match *bytes.get(at)? {
             b'"' => {
-                at += 1;
-                loop {
-                    match *bytes.get(at)? {
-                        b'\\' => at += 2,
-                        b'"' => break,
-                        _ => at += 1,
-                    }
-                }
-                at += 1;
+                at = skip_string(bytes, at)?;
+                continue;
             }
-            b'{' | b'[' => {
-                depth += 1;
-                at += 1;
-            }
+            b'{' | b'[' => depth += 1,
             b'}' | b']' => {
-                if depth == 0 {
-                    return Some(at);
-                }
                 depth -= 1;
-                at += 1;
+                if depth == 0 {
+                    return Some(at + 1);
+                }
             }
-            b',' if depth == 0 => return Some(at),
-            _ => at += 1,
+            _ => {}
         }
-        if depth == 0
-            && matches!(
-                bytes.get(at),
-                Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
-            )
-        {
-            return Some(at);
-        }
+        at += 1;
     }
 }
 
@@ -301,8 +328,13 @@ mod tests {
         Some((ids.model_id?, ids.event_id?))
     }
 
-    fn head(text: &str) -> Head {
-        Head::of(&Input::Line(text.into()))
+    fn head(text: &str) -> Head<'static> {
+        let input = Input::Line(text.into());
+        let head = Head::of(&input);
+        Head {
+            zone: head.zone.map(|zone| Cow::Owned(zone.into_owned())),
+            ..head
+        }
     }
 
     #[test]
@@ -341,9 +373,10 @@ mod tests {
         assert_eq!(here.outside("ka.b.east"), None);
         assert_eq!(here.outside(""), None);
         assert!(here.outside("ka.b.ea").unwrap().contains("outside"));
-        assert_eq!(here.too_far_ahead(0), None);
+        let now = wall_clock_ms();
+        assert_eq!(here.too_far_ahead(0, now), None);
         let future = head(r#"{"timestamp":"9999-01-01T00:00:00Z"}"#);
-        let reason = future.too_far_ahead(86_400_000).unwrap();
+        let reason = future.too_far_ahead(86_400_000, now).unwrap();
         assert!(reason.contains("9999-01-01"), "{reason}");
     }
 

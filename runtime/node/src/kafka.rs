@@ -7,7 +7,7 @@
 //! outgrows one machine: more nodes join the group and each takes its partitions.
 
 use crate::config::KafkaSection;
-use crate::core::{Request, ingest};
+use crate::core::{Ingested, Request};
 use crate::metrics::Metrics;
 use crate::store::Input;
 use rdkafka::config::ClientConfig;
@@ -16,12 +16,23 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// The most messages taken into one core request.
 const BATCH: usize = 2048;
+
+/// Batches handed to the core and not yet committed: while the core runs one, the next is
+/// gathered (and a full one waits in its queue), so the core never waits for the consumer.
+const IN_FLIGHT: usize = 2;
+
+/// A batch the core has, and the offsets to commit once it has committed the batch.
+type Pending = (
+    oneshot::Receiver<Result<Ingested, String>>,
+    TopicPartitionList,
+);
 
 fn client_config(section: &KafkaSection) -> ClientConfig {
     let mut config = ClientConfig::new();
@@ -55,44 +66,105 @@ pub async fn consume(
         section.brokers,
         section.group_id
     );
+    let mut in_flight: VecDeque<Pending> = VecDeque::new();
+    let mut sources = Sources::default();
+    let mut inputs = Vec::new();
+    let mut offsets = TopicPartitionList::new();
     loop {
-        let first = tokio::select! {
-            message = consumer.recv() => message,
-            _ = stop.changed() => break,
-        };
-        let mut inputs = Vec::new();
-        let mut offsets = TopicPartitionList::new();
-        match first {
-            Ok(message) => take(&message, proto, &mut inputs, &mut offsets),
-            Err(e) => {
-                tracing::warn!("kafka: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
+        // A batch goes to the core at once when the core has none, else when it is full:
+        // while the core runs one batch the next fills up, so every transaction (one fsync)
+        // takes as many messages as there are.
+        let full = inputs.len() >= BATCH;
+        if !inputs.is_empty() && (in_flight.is_empty() || full) && in_flight.len() < IN_FLIGHT {
+            metrics.source("kafka", inputs.len() as u64);
+            // Effects first, then the offsets: a crash in between means a redelivery, which
+            // the core recognises. Batches commit in the order they are handed over.
+            let (reply, answer) = oneshot::channel();
+            let request = Request::Ingest {
+                inputs: std::mem::take(&mut inputs),
+                records: false,
+                reply,
+            };
+            if core.send(request).await.is_err() {
+                return Err("kafka: the node is stopping".into());
             }
+            let offsets = std::mem::replace(&mut offsets, TopicPartitionList::new());
+            in_flight.push_back((answer, offsets));
+            continue;
         }
-        // Whatever else is already here joins the batch (one transaction for all).
-        while inputs.len() < BATCH {
-            match tokio::time::timeout(Duration::ZERO, consumer.recv()).await {
-                Ok(Ok(message)) => take(&message, proto, &mut inputs, &mut offsets),
-                _ => break,
-            }
-        }
-        metrics.source("kafka", inputs.len() as u64);
-        // Effects first, then the offsets: a crash in between means a redelivery, which the
-        // core recognises.
-        match ingest(&core, inputs).await {
-            Ok(_) => {
-                if let Err(e) = consumer.commit(&offsets, CommitMode::Async) {
-                    tracing::warn!("kafka: cannot commit offsets: {e}");
+        tokio::select! {
+            message = consumer.recv(), if !full => match message {
+                Ok(message) => take(&message, proto, &mut sources, &mut inputs, &mut offsets),
+                Err(e) => {
+                    tracing::warn!("kafka: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            },
+            answer = oldest(&mut in_flight), if !in_flight.is_empty() => {
+                if let Some((_, offsets)) = in_flight.pop_front() {
+                    committed(&consumer, answer, &offsets)?;
                 }
             }
-            Err(e) => {
-                tracing::error!("kafka: the batch was not committed ({e}); stopping the consumer");
-                return Err(e);
-            }
+            _ = stop.changed() => break,
         }
     }
+    // Stopping: what the core was given is committed (it finishes its queue); so are the
+    // offsets.
+    while let Some((answer, offsets)) = in_flight.pop_front() {
+        committed(&consumer, answer.await, &offsets)?;
+    }
     Ok(())
+}
+
+/// The answer to the oldest batch in flight (never ready when there is none).
+async fn oldest(
+    in_flight: &mut VecDeque<Pending>,
+) -> Result<Result<Ingested, String>, oneshot::error::RecvError> {
+    match in_flight.front_mut() {
+        Some((answer, _)) => answer.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// After the core's answer to a batch: its offsets committed, or the error that stops the
+/// consumer.
+fn committed(
+    consumer: &StreamConsumer,
+    answer: Result<Result<Ingested, String>, oneshot::error::RecvError>,
+    offsets: &TopicPartitionList,
+) -> Result<(), String> {
+    match answer {
+        Ok(Ok(_)) => {
+            if let Err(e) = consumer.commit(offsets, CommitMode::Async) {
+                tracing::warn!("kafka: cannot commit offsets: {e}");
+            }
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            tracing::error!("kafka: the batch was not committed ({e}); stopping the consumer");
+            Err(e)
+        }
+        Err(_) => Err("kafka: the node is stopping".into()),
+    }
+}
+
+/// The source names of the topic-partitions seen, made once each (not per message).
+#[derive(Default)]
+struct Sources(Vec<(String, i32, Arc<str>)>);
+
+impl Sources {
+    fn of(&mut self, topic: &str, partition: i32) -> Arc<str> {
+        if let Some((_, _, name)) = self
+            .0
+            .iter()
+            .find(|(t, p, _)| *p == partition && t == topic)
+        {
+            return name.clone();
+        }
+        let name: Arc<str> = source_name(topic, partition).into();
+        self.0.push((topic.to_string(), partition, name.clone()));
+        name
+    }
 }
 
 /// One message into the batch: its input (tagged with its topic-partition, the source of
@@ -100,6 +172,7 @@ pub async fn consume(
 fn take(
     message: &rdkafka::message::BorrowedMessage<'_>,
     proto: bool,
+    sources: &mut Sources,
     inputs: &mut Vec<Input>,
     offsets: &mut TopicPartitionList,
 ) {
@@ -107,10 +180,15 @@ fn take(
     let input = if proto {
         Input::Proto(payload.to_vec())
     } else {
-        Input::Line(String::from_utf8_lossy(payload).trim_end().to_string())
+        // The quick check first: the lossy reading is slow even over valid text.
+        let text = match std::str::from_utf8(payload) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(payload),
+        };
+        Input::Line(text.trim_end().to_string())
     };
     inputs.push(Input::Sourced(
-        source_name(message.topic(), message.partition()).into(),
+        sources.of(message.topic(), message.partition()),
         Box::new(input),
     ));
     let _ = offsets.add_partition_offset(
@@ -154,13 +232,13 @@ impl RecordProducer {
         })
     }
 
-    /// Sends a batch of records: all are handed to the producer first, then their deliveries
-    /// are awaited together (one at a time would take a broker round trip each). The
-    /// idempotent producer keeps their order within each partition.
-    pub async fn send_all(&self, records: &[(&str, &Value)]) -> Vec<Result<(), String>> {
+    /// Sends a batch of records (each its JSON line and its key, [`zone_key`]): all are
+    /// handed to the producer first, then their deliveries are awaited together (one at a
+    /// time would take a broker round trip each). The idempotent producer keeps their order
+    /// within each partition.
+    pub async fn send_all(&self, records: &[(&str, &str)]) -> Vec<Result<(), String>> {
         let mut deliveries = Vec::with_capacity(records.len());
-        for (line, record) in records {
-            let key = zone_key(record);
+        for &(line, key) in records {
             let encoded;
             let payload: &[u8] = if self.proto {
                 match crate::record_proto::record_message(line) {
@@ -177,7 +255,7 @@ impl RecordProducer {
                 line.as_bytes()
             };
             loop {
-                let message = FutureRecord::to(&self.topic).payload(payload).key(&key);
+                let message = FutureRecord::to(&self.topic).payload(payload).key(key);
                 match self.producer.send_result(message) {
                     Ok(delivery) => {
                         deliveries.push(Ok(delivery));
@@ -214,7 +292,8 @@ impl RecordProducer {
 
 /// The zone a record concerns: its node, or the node it comes from; empty for the records
 /// that name no node (approvals, actions, dead letters), which so share one partition.
-fn zone_key(record: &Value) -> String {
+/// (What the sinks read without parsing the whole record, `sinks::Route`, agrees.)
+pub fn zone_key(record: &Value) -> String {
     record
         .get("node")
         .or_else(|| record.get("from").and_then(|f| f.get("node")))

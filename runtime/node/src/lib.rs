@@ -10,6 +10,7 @@
 //! ```
 
 pub mod approvals;
+mod commit;
 pub mod config;
 pub mod core;
 pub mod dedup;

@@ -12,6 +12,7 @@ use crate::core::{Request, Shared};
 use crate::metrics::Metrics;
 use crate::store::{Store, meta};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -45,7 +46,11 @@ pub struct Filter {
 
 impl Filter {
     pub fn admits(&self, record: &Value) -> bool {
-        let kind = record.get("kind").and_then(Value::as_str).unwrap_or("");
+        self.admits_route(&Route::of_value(record))
+    }
+
+    fn admits_route(&self, route: &Route<'_>) -> bool {
+        let kind = route.kind.as_deref().unwrap_or("");
         if kind == "received" || kind == "sink_failure" {
             // What other nodes sent is theirs to deliver; a failure is the node's own note.
             return false;
@@ -54,15 +59,91 @@ impl Filter {
             return false;
         }
         if let Some(zone) = &self.to_zone
-            && !crate::peers::destination_node(record)
+            && !route
+                .to_node
+                .as_deref()
                 .is_some_and(|to| crate::peers::within(to, zone))
         {
             return false;
         }
         match self.above_layer {
-            Some(layer) => crate::peers::destination_layer(record).is_some_and(|to| to > layer),
+            Some(layer) => route
+                .to_layer
+                .as_deref()
+                .and_then(crate::config::layer_number)
+                .is_some_and(|to| to > layer),
             None => true,
         }
+    }
+}
+
+/// What a sink reads of a record to route it: its `kind`, the zone it concerns (the Kafka
+/// key: `node`, else `from.node`) and where it is addressed (`to.node`, `to.layer`). Read
+/// without building the rest of the record (parsing every record whole was most of a
+/// sink's work); a record this reading refuses is parsed whole instead.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Route<'a> {
+    kind: Option<Cow<'a, str>>,
+    node: Option<Cow<'a, str>>,
+    from_node: Option<Cow<'a, str>>,
+    to_node: Option<Cow<'a, str>>,
+    to_layer: Option<Cow<'a, str>>,
+}
+
+/// The fields [`Route`] reads, borrowed from the line: a string with an escape, a field of
+/// another type, a repeated key make the reading fail (and the whole record decide).
+#[derive(serde::Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow)]
+    kind: Option<&'a str>,
+    #[serde(borrow)]
+    node: Option<&'a str>,
+    #[serde(borrow)]
+    from: Option<WireAddress<'a>>,
+    #[serde(borrow)]
+    to: Option<WireAddress<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct WireAddress<'a> {
+    #[serde(borrow)]
+    node: Option<&'a str>,
+    #[serde(borrow)]
+    layer: Option<&'a str>,
+}
+
+impl<'a> Route<'a> {
+    fn of(line: &'a str) -> Route<'a> {
+        match serde_json::from_str::<Wire>(line) {
+            Ok(wire) => Route {
+                kind: wire.kind.map(Cow::Borrowed),
+                node: wire.node.map(Cow::Borrowed),
+                from_node: wire.from.and_then(|f| f.node).map(Cow::Borrowed),
+                to_node: wire.to.as_ref().and_then(|t| t.node).map(Cow::Borrowed),
+                to_layer: wire.to.and_then(|t| t.layer).map(Cow::Borrowed),
+            },
+            Err(_) => Route::of_value(&serde_json::from_str(line).unwrap_or(Value::Null)),
+        }
+    }
+
+    fn of_value(record: &Value) -> Route<'static> {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(|s| Cow::Owned(s.to_string()));
+        let to = record.get("to");
+        Route {
+            kind: text(record.get("kind")),
+            node: text(record.get("node")),
+            from_node: text(record.get("from").and_then(|f| f.get("node"))),
+            to_node: text(to.and_then(|t| t.get("node"))),
+            to_layer: text(to.and_then(|t| t.get("layer"))),
+        }
+    }
+
+    /// The Kafka key ([`crate::kafka::zone_key`]).
+    fn zone(&self) -> &str {
+        self.node
+            .as_deref()
+            .or(self.from_node.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -146,30 +227,32 @@ pub async fn run(
                 }
             }
         };
-        let parsed: Vec<(u64, String, Value)> = batch
+        let next = batch.last().map(|(seq, _)| seq + 1);
+        // Each admitted record: its sequence number, its line, its Kafka key.
+        let admitted: Vec<(u64, String, String)> = batch
             .into_iter()
-            .map(|(seq, line)| {
-                let record = serde_json::from_str(&line).unwrap_or(Value::Null);
-                (seq, line, record)
+            .filter_map(|(seq, line)| {
+                let route = Route::of(&line);
+                let key = sink
+                    .filter
+                    .admits_route(&route)
+                    .then(|| route.zone().to_string())?;
+                Some((seq, line, key))
             })
-            .collect();
-        let admitted: Vec<&(u64, String, Value)> = parsed
-            .iter()
-            .filter(|(_, _, record)| sink.filter.admits(record))
             .collect();
         let outcomes: Vec<Result<(), String>> = match &mut target {
             // Kafka takes the batch at once: its deliveries are awaited together.
             Target::Kafka(producer) => {
-                let records: Vec<(&str, &Value)> = admitted
+                let records: Vec<(&str, &str)> = admitted
                     .iter()
-                    .map(|(_, line, record)| (line.as_str(), record))
+                    .map(|(_, line, key)| (line.as_str(), key.as_str()))
                     .collect();
                 producer.send_all(&records).await
             }
             _ => {
                 let mut outcomes = Vec::with_capacity(admitted.len());
-                for (seq, line, record) in &admitted {
-                    outcomes.push(deliver(&mut target, *seq, line, record).await);
+                for (seq, line, key) in &admitted {
+                    outcomes.push(deliver(&mut target, *seq, line, key).await);
                 }
                 outcomes
             }
@@ -194,8 +277,8 @@ pub async fn run(
                 }
             }
         }
-        if let Some((seq, _, _)) = parsed.last() {
-            cursor = seq + 1;
+        if let Some(next) = next {
+            cursor = next;
         }
         if let Err(e) = store.set_meta(&key, cursor as i64) {
             tracing::warn!("sink `{}` cannot save its cursor: {e}", sink.name);
@@ -216,7 +299,8 @@ async fn log_failure(core: &mpsc::WeakSender<Request>, sink: &str, seq: u64, err
     }
 }
 
-async fn deliver(target: &mut Target, seq: u64, line: &str, record: &Value) -> Result<(), String> {
+/// Delivers one record: its JSON `line`, and its Kafka `key`.
+async fn deliver(target: &mut Target, seq: u64, line: &str, key: &str) -> Result<(), String> {
     match target {
         Target::Log { file, proto: false } => file
             .write_all(line.as_bytes())
@@ -228,7 +312,7 @@ async fn deliver(target: &mut Target, seq: u64, line: &str, record: &Value) -> R
             file.write_all(&bytes).map_err(|e| e.to_string())
         }
         Target::Kafka(producer) => producer
-            .send_all(&[(line, record)])
+            .send_all(&[(line, key)])
             .await
             .pop()
             .unwrap_or(Ok(())),
@@ -306,5 +390,33 @@ mod tests {
         );
         assert!(!child.admits(&command("a.b.c.e")));
         assert!(!child.admits(&up));
+    }
+
+    #[test]
+    fn routes_read_without_a_full_parse_agree_with_the_whole_record() {
+        for line in [
+            r#"{"kind":"decision","node":"a.b.c.d","rationale":{"x":[1,{"node":"no"}]}}"#,
+            r#"{"kind":"escalation","from":{"node":"a.b.c","layer":"L2"},"to":{"layer":"L3","node":"a.b"}}"#,
+            r#"{"kind":"command","to":{"layer":"L1","node":"a.b.c.d\u0031"},"node":"a.b"}"#,
+            r#"{"kind":"dead_letter","line":3,"input":"{"node":"x"}"}"#,
+            r#"{"kind":"action","node":7,"to":"somewhere"}"#,
+            r#"{"kind":"a","kind":"b","node":"x"}"#,
+            "not json",
+        ] {
+            let value: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+            let route = Route::of(line);
+            assert_eq!(route.zone(), crate::kafka::zone_key(&value), "{line}");
+            let whole = Route::of_value(&value);
+            assert_eq!(
+                (&route.kind, &route.to_node, &route.to_layer),
+                (&whole.kind, &whole.to_node, &whole.to_layer),
+                "{line}"
+            );
+        }
+        let route = Route::of(r#"{"kind":"escalation","to":{"layer":"L3","node":"a.b"}}"#);
+        assert!(
+            matches!(route.to_node, Some(Cow::Borrowed("a.b"))),
+            "not copied"
+        );
     }
 }

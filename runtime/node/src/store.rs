@@ -92,10 +92,10 @@ impl Input {
         }
     }
 
-    /// Appends the input to a journal entry: its length as a varint, then its encoding.
+    /// Appends the input to a journal entry: its length as a varint, then its encoding
+    /// (written in place: no copy of the input on the way).
     pub fn append_to(&self, entry: &mut Vec<u8>) {
-        let encoded = self.encode();
-        let mut length = encoded.len() as u64;
+        let mut length = self.encoded_len() as u64;
         loop {
             let byte = (length & 0x7f) as u8;
             length >>= 7;
@@ -105,7 +105,20 @@ impl Input {
             }
             entry.push(byte | 0x80);
         }
-        entry.extend_from_slice(&encoded);
+        self.encode_into(entry);
+    }
+
+    /// The length of [`Input::encode`]'s bytes.
+    fn encoded_len(&self) -> usize {
+        match self {
+            Input::Line(text) => 1 + text.len(),
+            Input::Proto(bytes) => 1 + bytes.len(),
+            Input::Tick(_) => 9,
+            Input::Sourced(source, input) => 2 + short_source(source).len() + input.encoded_len(),
+            Input::Delivered { node, line } => {
+                3 + node.len().min(usize::from(u16::MAX)) + line.len()
+            }
+        }
     }
 
     /// The inputs of a journal entry.
@@ -139,33 +152,43 @@ impl Input {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let (tag, body): (u8, &[u8]) = match self {
-            Input::Line(text) => (0, text.as_bytes()),
-            Input::Proto(bytes) => (1, bytes),
-            Input::Tick(time) => return [&[2u8][..], &time.to_le_bytes()].concat(),
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoding: a tag byte, then the body.
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Input::Line(text) => {
+                out.push(0);
+                out.extend_from_slice(text.as_bytes());
+            }
+            Input::Proto(bytes) => {
+                out.push(1);
+                out.extend_from_slice(bytes);
+            }
+            Input::Tick(time) => {
+                out.push(2);
+                out.extend_from_slice(&time.to_le_bytes());
+            }
             // The source's length (a byte: sources are short names), the source, the input.
             Input::Sourced(source, input) => {
                 let name = short_source(source).as_bytes();
-                let mut out = vec![3u8, name.len() as u8];
+                out.push(3);
+                out.push(name.len() as u8);
                 out.extend_from_slice(name);
-                out.extend_from_slice(&input.encode());
-                return out;
+                input.encode_into(out);
             }
             // The node's length (two bytes, little-endian), the node, the message line.
             Input::Delivered { node, line } => {
                 let node = &node.as_bytes()[..node.len().min(usize::from(u16::MAX))];
-                let mut out = Vec::with_capacity(3 + node.len() + line.len());
-                out.push(4u8);
+                out.push(4);
                 out.extend_from_slice(&(node.len() as u16).to_le_bytes());
                 out.extend_from_slice(node);
                 out.extend_from_slice(line.as_bytes());
-                return out;
             }
-        };
-        let mut out = Vec::with_capacity(body.len() + 1);
-        out.push(tag);
-        out.extend_from_slice(body);
-        out
+        }
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Input, StoreError> {
@@ -224,6 +247,8 @@ pub enum StoreError {
     Redb(#[from] redb::Error),
     #[error("state store is damaged: {0}")]
     Corrupt(String),
+    #[error("state store: the commit thread stopped")]
+    Stopped,
 }
 
 macro_rules! from_redb {
@@ -430,6 +455,7 @@ mod tests {
             },
         ] {
             assert_eq!(Input::decode(&input.encode()).unwrap(), input);
+            assert_eq!(input.encode().len(), input.encoded_len());
         }
         assert!(Input::decode(&[]).is_err());
         assert!(Input::decode(&[9, 1]).is_err());
