@@ -647,6 +647,30 @@ impl Core {
         }
     }
 
+    /// Runs one journaled input (its sequence number is the next), logging its records into
+    /// `log` (and `reply`, when kept) and collecting the approvals it opens or closes.
+    fn run_logged(
+        &mut self,
+        input: &Input,
+        log: &mut Vec<u8>,
+        changes: &mut Vec<PendingChange>,
+        tally: &mut Tally,
+        mut reply: Option<&mut Vec<Box<serde_json::value::RawValue>>>,
+    ) -> LineOutcome {
+        let seq = self.next_input;
+        self.next_input += 1;
+        let mut next_record = self.next_record;
+        let outcome = apply(&mut self.engine, seq, input, &mut |record| {
+            if let Some(change) = PendingChange::of(record, input) {
+                changes.push(change);
+            }
+            log_record(record, log, tally, reply.as_deref_mut());
+            next_record += 1;
+        });
+        self.next_record = next_record;
+        outcome
+    }
+
     /// Runs `inputs` through the engine, their journal entry into `entry` and their records'
     /// log entry into `log`.
     fn run_inputs(
@@ -713,45 +737,27 @@ impl Core {
             // fire first (as `cbpc run` fires those due by an event's time before it).
             let heard = input.source().map(|source| (source, head.time));
             if let Some(tick) = self.watermark_step(heard) {
-                let seq = self.next_input;
-                self.next_input += 1;
                 tick.append_to(entry);
-                let mut next_record = self.next_record;
-                apply(&mut self.engine, seq, &tick, &mut |record| {
-                    if let Some(change) = PendingChange::of(record, &tick) {
-                        changes.push(change);
-                    }
-                    log_record(
-                        record,
-                        log,
-                        &mut tally,
-                        keep_records.then_some(&mut records),
-                    );
-                    next_record += 1;
-                });
-                self.next_record = next_record;
+                self.run_logged(
+                    &tick,
+                    log,
+                    &mut changes,
+                    &mut tally,
+                    keep_records.then_some(&mut records),
+                );
             }
-            let seq = self.next_input;
-            self.next_input += 1;
             // The source is journaled only when it matters (per-source watermarks).
             match self.watermarks {
                 Some(_) => input.append_to(entry),
                 None => input.unsourced().append_to(entry),
             }
-            let mut next_record = self.next_record;
-            let outcome = apply(&mut self.engine, seq, input, &mut |record| {
-                if let Some(change) = PendingChange::of(record, input) {
-                    changes.push(change);
-                }
-                log_record(
-                    record,
-                    log,
-                    &mut tally,
-                    keep_records.then_some(&mut records),
-                );
-                next_record += 1;
-            });
-            self.next_record = next_record;
+            let outcome = self.run_logged(
+                input,
+                log,
+                &mut changes,
+                &mut tally,
+                keep_records.then_some(&mut records),
+            );
             if let Some(key) = identity {
                 self.seen.note(key, self.engine.clock().unwrap_or(i64::MIN));
             }

@@ -5,6 +5,7 @@
 //! must be one this node runs ([`delivery`]); the rest (reports, records without a message)
 //! is logged as `received`.
 
+use cbp_runtime::engine::hierarchy::layer_of;
 use serde_json::Value;
 
 /// The fields contract section 3 requires of each kind of record that travels between nodes.
@@ -160,20 +161,6 @@ pub fn delivery(record: &Value, raw: &[u8], scope: &Scope) -> Result<Option<Deli
         node: node.to_string(),
         line: message.get().to_string(),
     }))
-}
-
-/// The layer of the node named `name` (as the engine names nodes: `national`, or a zone
-/// prefix of one to four segments, L4 to L1).
-fn layer_of(name: &str) -> u8 {
-    if name == "national" {
-        return 5;
-    }
-    match name.bytes().filter(|b| *b == b'.').count() {
-        0 => 4,
-        1 => 3,
-        2 => 2,
-        _ => 1,
-    }
 }
 
 /// Whether the node (or zone) `name` is `zone` or inside it.

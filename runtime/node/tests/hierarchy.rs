@@ -18,7 +18,6 @@ use common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{Service, free_port, wait_for_port};
 
@@ -52,24 +51,9 @@ struct Running {
 async fn spawn(dir: &Path, name: &str, port: u16, node: &str, extra: &str) -> Running {
     let folder = dir.join(name);
     std::fs::create_dir_all(&folder).unwrap();
-    let config = folder.join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[node]\n{node}\n[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n\
-             [clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{extra}\n",
-            folder.join("state").display()
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(folder.join("node.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_cbp-node"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let rest =
+        format!("[node]\n{node}\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{extra}");
+    let child = spawn_binary(&folder, port, &rest);
     let service = Service { child };
     wait_for_port(port, name).await;
     Running {

@@ -21,7 +21,6 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -295,29 +294,13 @@ async fn tansu_events_give_what_cbpc_run_gives() {
 /// covers the whole stream: after a crash the group reads again from the last committed
 /// offset, up to a whole batch (2,048 messages, hours of the city's day) back.
 fn spawn_node(dir: &Path, port: u16, brokers: &str) -> Service {
-    let config = dir.join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
-            dir.join("state").display(),
-            kafka_section(brokers, "cbp-kill")
-        ),
-    )
-    .unwrap();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("node.log"))
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_cbp-node"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    Service { child }
+    let rest = format!(
+        "[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
+        kafka_section(brokers, "cbp-kill")
+    );
+    Service {
+        child: spawn_binary(dir, port, &rest),
+    }
 }
 
 fn node_log(dir: &Path) -> String {

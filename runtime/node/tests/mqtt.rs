@@ -197,29 +197,13 @@ async fn the_node_reconnects_when_mosquitto_restarts() {
 /// Its duplicate window covers the whole stream: after a crash the broker sends again every
 /// message not yet acknowledged, and acknowledgements trail far behind (see `mqtt.rs`).
 fn spawn_node(dir: &Path, port: u16, mqtt_port: u16) -> Service {
-    let config = dir.join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
-            dir.join("state").display(),
-            mqtt_section(mqtt_port)
-        ),
-    )
-    .unwrap();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("node.log"))
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_cbp-node"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    Service { child }
+    let rest = format!(
+        "[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n{}",
+        mqtt_section(mqtt_port)
+    );
+    Service {
+        child: spawn_binary(dir, port, &rest),
+    }
 }
 
 /// `kill -9` while 1,500 events stream in over MQTT: what the node had taken but not

@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -22,40 +22,11 @@ fn free_port() -> u16 {
 }
 
 fn spawn_node(dir: &Path, port: u16) -> Child {
-    let config = dir.join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\n",
-            dir.join("state").display()
-        ),
+    spawn_binary(
+        dir,
+        port,
+        "[clock]\nlateness = \"0s\"\nidle_advance = \"off\"",
     )
-    .unwrap();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("node.log"))
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_cbp-node"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_ready(base: &str) {
-    let client = client();
-    for _ in 0..600 {
-        if let Ok(response) = client.get(format!("{base}/ready")).send().await
-            && response.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the node did not become ready");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ mod support;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 const CAMERAS: &str = "traffic-violation-detector-v2";
@@ -33,39 +33,11 @@ fn bin(id: &str, time: &str) -> String {
 }
 
 fn spawn_node(dir: &Path, port: u16) -> Child {
-    let config = dir.join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n[clock]\nlateness = \"30s\"\nidle_advance = \"off\"\nwatermarks = \"per_source\"\nsource_idle = \"1h\"\n",
-            dir.join("state").display()
-        ),
+    spawn_binary(
+        dir,
+        port,
+        "[clock]\nlateness = \"30s\"\nidle_advance = \"off\"\nwatermarks = \"per_source\"\nsource_idle = \"1h\"",
     )
-    .unwrap();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("node.log"))
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_cbp-node"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_ready(base: &str) {
-    for _ in 0..600 {
-        if let Ok(response) = client().get(format!("{base}/ready")).send().await
-            && response.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the node did not become ready");
 }
 
 async fn post(base: &str, plugin: &str, event: String) -> Value {

@@ -390,12 +390,12 @@ impl Input for Tok<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::Value as JsonValue;
 
-    /// The scanner's value as serde_json would hold it.
-    fn to_json(tok: &Tok<'_>) -> JsonValue {
+    /// The scanner's value as serde_json would hold it (also the wire reader's tests').
+    pub(crate) fn to_json(tok: &Tok<'_>) -> JsonValue {
         match tok {
             Tok::Null => JsonValue::Null,
             Tok::Bool(b) => JsonValue::Bool(*b),

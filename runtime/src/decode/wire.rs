@@ -267,27 +267,11 @@ fn list<'a>(bytes: &'a [u8], depth: usize, arena: &'a Bump) -> Option<Tok<'a>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::scan::tests::to_json;
     use crate::proto::{Event, event_to_json, json_to_event};
     use proptest::prelude::*;
     use prost::Message;
     use serde_json::{Value as JsonValue, json};
-
-    fn to_json(tok: &Tok<'_>) -> JsonValue {
-        match tok {
-            Tok::Null => JsonValue::Null,
-            Tok::Bool(b) => JsonValue::Bool(*b),
-            Tok::Int(i) => JsonValue::from(*i),
-            Tok::Float(x) => json!(x),
-            Tok::Str(s) => JsonValue::String((*s).to_string()),
-            Tok::List(items) => JsonValue::Array(items.iter().map(to_json).collect()),
-            Tok::Object(entries) => JsonValue::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| ((*k).to_string(), to_json(v)))
-                    .collect(),
-            ),
-        }
-    }
 
     /// Whenever the reader reads `bytes`, prost and the JSON form read the same event.
     fn agrees(bytes: &[u8]) -> Result<(), TestCaseError> {

@@ -8,7 +8,7 @@
 //! run in order before the next line.
 
 mod approvals;
-pub(crate) mod hierarchy;
+pub mod hierarchy;
 mod node;
 mod reports;
 mod rules;

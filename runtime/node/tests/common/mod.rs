@@ -133,3 +133,44 @@ pub async fn post_json(url: String, body: impl Into<reqwest::Body>) -> serde_jso
         .await
         .unwrap()
 }
+
+/// Starts the real `cbp-node` binary with its state in `dir` and HTTP on `port`; `rest` is the
+/// rest of its config (written with those to `dir/node.toml`). Standard error is appended to
+/// `dir/node.log`, so a restarted node's log follows the killed one's.
+pub fn spawn_binary(dir: &Path, port: u16, rest: &str) -> std::process::Child {
+    let config = dir.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n{rest}\n",
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("node.log"))
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_cbp-node"))
+        .arg("--config")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the node at `base` answers `/ready` (a minute at most).
+pub async fn wait_ready(base: &str) {
+    let client = client();
+    for _ in 0..600 {
+        if let Ok(response) = client.get(format!("{base}/ready")).send().await
+            && response.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the node did not become ready");
+}
