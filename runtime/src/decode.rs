@@ -74,14 +74,12 @@ impl Decoder {
     /// An empty row of `layout`, with room for its held texts.
     fn new_row(&self, layout: &MessageLayout) -> Row {
         let texts = self.text_slots.get(layout.id.0 as usize).copied();
-        let mut objects = Vec::with_capacity(layout.objects as usize + texts.unwrap_or(0));
-        objects.resize(layout.objects as usize, Value::Null);
-        Row {
-            message: layout.id,
-            slots: vec![0; layout.slots as usize],
-            present: vec![0; (layout.slots as usize).div_ceil(64)],
-            objects,
-        }
+        Row::with_object_capacity(
+            layout.id,
+            layout.slots,
+            layout.objects,
+            layout.objects as usize + texts.unwrap_or(0),
+        )
     }
 
     pub fn new(program: Arc<Program>) -> Self {

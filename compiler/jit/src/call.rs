@@ -1,6 +1,6 @@
 //! The one place that touches generated code: owning its memory and calling it.
 //!
-//! Everything unsafe in the crate is here. The generated functions read only the four row
+//! Everything unsafe in the crate is here. The generated functions read only the two row
 //! buffers they are given, within the bounds recorded in [`Needs`] at compile time, never
 //! trap (division is guarded, arithmetic is checked), call nothing and so never unwind.
 #![allow(unsafe_code)]
@@ -13,12 +13,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The native signature of a compiled condition (see the crate docs for the ABI).
-pub type ConditionFn = unsafe extern "C" fn(
-    trigger_slots: *const u64,
-    trigger_present: *const u64,
-    candidate_slots: *const u64,
-    candidate_present: *const u64,
-) -> u8;
+pub type ConditionFn = unsafe extern "C" fn(trigger: *const u64, candidate: *const u64) -> u8;
 
 /// The executable memory of one compilation; freed when the last condition using it is
 /// dropped.
@@ -42,7 +37,7 @@ impl CodeMemory {
             return None;
         }
         // SAFETY: `code` is the entry of a function the caller defined with the signature
-        // `codegen::signature` builds — four pointer parameters and an `i8` return in the
+        // `codegen::signature` builds — two pointer parameters and an `i8` return in the
         // host's default calling convention, which is the C convention — and finalized, so
         // the memory is executable. Both types are pointer-sized.
         Some(unsafe { std::mem::transmute::<*const u8, ConditionFn>(code) })
@@ -122,21 +117,13 @@ impl CompiledCondition {
     /// candidate, or beyond the end of a row, read as absent.
     #[inline]
     pub fn eval(&self, trigger: &Row, candidate: Option<&Row>) -> Option<bool> {
-        self.eval_slots(
-            (&trigger.slots, &trigger.present),
-            candidate.map(|row| (row.slots.as_slice(), row.present.as_slice())),
-        )
+        self.eval_words(&trigger.words, candidate.map(|row| row.words.as_slice()))
     }
 
-    /// As [`CompiledCondition::eval`], on `(slots, present)` buffers in the encoding of
-    /// [`Row`].
+    /// As [`CompiledCondition::eval`], on `words` buffers in the encoding of [`Row`].
     #[inline]
-    pub fn eval_slots(
-        &self,
-        trigger: (&[u64], &[u64]),
-        candidate: Option<(&[u64], &[u64])>,
-    ) -> Option<bool> {
-        let candidate = candidate.unwrap_or((&[], &[]));
+    pub fn eval_words(&self, trigger: &[u64], candidate: Option<&[u64]>) -> Option<bool> {
+        let candidate = candidate.unwrap_or(&[]);
         match self.call(trigger, candidate) {
             Some(result) => result,
             None => self.call_padded(trigger, candidate),
@@ -145,29 +132,19 @@ impl CompiledCondition {
 
     /// Calls the code on rows long enough for it; `None` (without calling) when one is not.
     #[inline]
-    fn call(&self, trigger: (&[u64], &[u64]), candidate: (&[u64], &[u64])) -> Option<Option<bool>> {
-        let long_enough = |(slots, present): (&[u64], &[u64]), need: RowNeed| {
-            slots.len() >= need.slots && present.len() >= need.words
-        };
-        // A condition that reads no candidate needs nothing of it (any buffers will do).
-        if !long_enough(trigger, self.needs.trigger)
-            || (self.reads_candidate && !long_enough(candidate, self.needs.candidate))
+    fn call(&self, trigger: &[u64], candidate: &[u64]) -> Option<Option<bool>> {
+        // A condition that reads no candidate needs nothing of it (any buffer will do).
+        if trigger.len() < self.needs.trigger.words
+            || (self.reads_candidate && candidate.len() < self.needs.candidate.words)
         {
             return None;
         }
         // SAFETY: `function` points into `self.code`, alive as long as `self`. It reads at
-        // most `needs.*.slots` slots and `needs.*.words` presence words of each row, and the
-        // check above guarantees that many (for a candidate it does not read, `needs` is zero
-        // and nothing needs guaranteeing); the buffers are borrowed for the whole call and
-        // it writes nothing. It never traps nor unwinds.
-        let result = unsafe {
-            (self.function)(
-                trigger.0.as_ptr(),
-                trigger.1.as_ptr(),
-                candidate.0.as_ptr(),
-                candidate.1.as_ptr(),
-            )
-        };
+        // most the first `needs.*.words` words of each row, and the check above guarantees
+        // that many (for a candidate it does not read, `needs` is zero and nothing needs
+        // guaranteeing); the buffers are borrowed for the whole call and it writes nothing.
+        // It never traps nor unwinds.
+        let result = unsafe { (self.function)(trigger.as_ptr(), candidate.as_ptr()) };
         Some(match result {
             0 => Some(false),
             1 => Some(true),
@@ -178,16 +155,10 @@ impl CompiledCondition {
     /// The slow path for short rows (or a missing candidate): copies padded with absent
     /// slots.
     #[cold]
-    fn call_padded(&self, trigger: (&[u64], &[u64]), candidate: (&[u64], &[u64])) -> Option<bool> {
-        let (ts, tp) = (
-            padded(trigger.0, self.needs.trigger.slots),
-            padded(trigger.1, self.needs.trigger.words),
-        );
-        let (cs, cp) = (
-            padded(candidate.0, self.needs.candidate.slots),
-            padded(candidate.1, self.needs.candidate.words),
-        );
-        self.call((&ts, &tp), (&cs, &cp)).unwrap_or(None)
+    fn call_padded(&self, trigger: &[u64], candidate: &[u64]) -> Option<bool> {
+        let trigger = padded(trigger, self.needs.trigger.words);
+        let candidate = padded(candidate, self.needs.candidate.words);
+        self.call(&trigger, &candidate).unwrap_or(None)
     }
 }
 

@@ -23,6 +23,7 @@
 use crate::JitError;
 use crate::shape::{Analysis, ArithKind, Needs, Repr, Shape, arith_result, list_items, repr};
 use cbp_ir::expr::{ArithOp, CmpOp, Lit, Node, NodeId};
+use cbp_ir::value::{presence_word, slot_word};
 use cbp_ir::{Program, RowRef, Scalar, Ty};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -36,11 +37,11 @@ use std::collections::{BTreeMap, HashMap};
 /// The value the generated function returns for a null (unknown) condition.
 pub const NULL_RESULT: u8 = 2;
 
-/// The signature of every condition: four row pointers in, a `u8` out.
+/// The signature of every condition: two row pointers in, a `u8` out.
 fn signature<M: Module>(module: &M) -> Signature {
     let pointer = module.target_config().pointer_type();
     let mut sig = module.make_signature();
-    for _ in 0..4 {
+    for _ in 0..2 {
         sig.params.push(AbiParam::new(pointer));
     }
     sig.returns.push(AbiParam::new(types::I8));
@@ -96,17 +97,9 @@ pub fn build_condition<M: Module>(
     builder.append_block_params_for_function_params(block);
     builder.switch_to_block(block);
     builder.seal_block(block);
-    // The signature has the four row pointers, so `params` always matches.
+    // The signature has the two row pointers, so `params` always matches.
     let params = match *builder.block_params(block) {
-        [
-            trigger_slots,
-            trigger_present,
-            candidate_slots,
-            candidate_present,
-        ] => Some([
-            (trigger_slots, trigger_present),
-            (candidate_slots, candidate_present),
-        ]),
+        [trigger, candidate] => Some([trigger, candidate]),
         _ => None,
     };
     let zero = builder.ins().iconst(types::I64, 0);
@@ -115,7 +108,7 @@ pub fn build_condition<M: Module>(
         program,
         analysis,
         intern,
-        rows: params.unwrap_or([(zero, zero); 2]),
+        rows: params.unwrap_or([zero; 2]),
         values: HashMap::new(),
         words: HashMap::new(),
         needs: Needs::default(),
@@ -124,7 +117,7 @@ pub fn build_condition<M: Module>(
     };
     let emitted = match params {
         Some(_) => translator.condition(root),
-        None => Err(JitError::Internal("a condition has four parameters".into())),
+        None => Err(JitError::Internal("a condition has two parameters".into())),
     };
     // Every block is ended (the builder insists), even when the function is thrown away: an
     // error leaves the current block open (no fallible step comes between a block's
@@ -161,8 +154,8 @@ struct Translator<'a, 'b> {
     program: &'a Program,
     analysis: &'a Analysis,
     intern: &'a mut dyn FnMut(&str) -> u64,
-    /// `(slots, present)` pointers of the trigger and the candidate row.
-    rows: [(Value, Value); 2],
+    /// The `words` pointers of the trigger and the candidate row.
+    rows: [Value; 2],
     values: HashMap<NodeId, Val>,
     /// Presence words already loaded, by row and word index.
     words: HashMap<(usize, u32), Value>,
@@ -181,9 +174,10 @@ fn row_index(row: RowRef) -> usize {
     }
 }
 
-/// Slots are 8 bytes; `Analysis` refuses slots whose offset would not fit an `i32`.
-fn offset(index: u32) -> i32 {
-    i32::try_from(u64::from(index) * 8).unwrap_or(i32::MAX)
+/// The byte offset of word `index` of a row; `Analysis` refuses slots whose offset would
+/// not fit an `i32`.
+fn offset(index: usize) -> i32 {
+    i32::try_from(index.saturating_mul(8)).unwrap_or(i32::MAX)
 }
 
 fn int_cc(op: CmpOp) -> IntCC {
@@ -489,11 +483,9 @@ impl Translator<'_, '_> {
         match self.words.get(&(index, word_index)) {
             Some(word) => *word,
             None => {
-                let present = self.rows[index].1;
-                let word =
-                    self.builder
-                        .ins()
-                        .load(types::I64, readonly(), present, offset(word_index));
+                let row = self.rows[index];
+                let at = offset(presence_word(word_index.saturating_mul(64)));
+                let word = self.builder.ins().load(types::I64, readonly(), row, at);
                 self.words.insert((index, word_index), word);
                 word
             }
@@ -515,7 +507,8 @@ impl Translator<'_, '_> {
             Node::Lit(lit) => Ok(self.literal(lit)),
             Node::Load { row, slot, ty } => {
                 self.needs.row(*row).load(*slot);
-                let slots = self.rows[row_index(*row)].0;
+                let words = self.rows[row_index(*row)];
+                let at = offset(slot_word(*slot));
                 // On the fast path the slot is known to be present: no validity flag.
                 let present = if self.assume_present {
                     None
@@ -527,13 +520,13 @@ impl Translator<'_, '_> {
                     // An enum slot holds a `u32` variant index (the interpreter reads
                     // `bits as u32`).
                     Repr::Int if matches!(ty, Scalar::Enum(_)) => {
-                        let raw = b.ins().load(types::I64, readonly(), slots, offset(*slot));
+                        let raw = b.ins().load(types::I64, readonly(), words, at);
                         b.ins().band_imm_u(raw, i64::from(u32::MAX))
                     }
-                    Repr::Int => b.ins().load(types::I64, readonly(), slots, offset(*slot)),
-                    Repr::Float => b.ins().load(types::F64, readonly(), slots, offset(*slot)),
+                    Repr::Int => b.ins().load(types::I64, readonly(), words, at),
+                    Repr::Float => b.ins().load(types::F64, readonly(), words, at),
                     Repr::Bool => {
-                        let raw = b.ins().load(types::I64, readonly(), slots, offset(*slot));
+                        let raw = b.ins().load(types::I64, readonly(), words, at);
                         let v = b.ins().icmp_imm_s(IntCC::NotEqual, raw, 0);
                         let (t, f) = self.logic_of(v, present);
                         return Ok(Val::Logic { t, f });

@@ -41,13 +41,13 @@
 //! # The ABI
 //!
 //! ```text
-//! extern "C" fn(trigger_slots: *const u64, trigger_present: *const u64,
-//!               candidate_slots: *const u64, candidate_present: *const u64) -> u8
+//! extern "C" fn(trigger: *const u64, candidate: *const u64) -> u8
 //! ```
 //!
-//! The four pointers are a row's `slots` and `present` buffers in the encoding of
-//! [`cbp_ir::Row`] (slot `i` at `slots[i]`, its presence at bit `i % 64` of
-//! `present[i / 64]`). The result is 0 (false), 1 (true) or 2 (null: the engine treats it
+//! Each pointer is a row's `words` buffer in the encoding of [`cbp_ir::Row`] (blocks of 65
+//! words: a presence word, then its 64 slots; see [`cbp_ir::value::slot_word`] and
+//! [`cbp_ir::value::presence_word`]), so a slot and its presence bit are at offsets fixed at
+//! compile time. The result is 0 (false), 1 (true) or 2 (null: the engine treats it
 //! as false). The function reads nothing else, writes nothing, calls nothing, never traps
 //! and never unwinds. [`CompiledCondition::eval`] is the safe entry: it checks the rows
 //! are long enough for what the condition reads ([`CompiledCondition::needs`]) and pads

@@ -6,6 +6,7 @@
 //! the supported set carries the first offending node, so the caller can say why.
 
 use cbp_ir::expr::{ArithOp, CmpOp, Lit, Node, NodeId};
+use cbp_ir::value::{BLOCK_WORDS, presence_word, slot_word};
 use cbp_ir::{Program, RowRef, Scalar};
 
 /// The static shape of a compiled node's value.
@@ -60,8 +61,9 @@ impl std::fmt::Display for Unsupported {
     }
 }
 
-/// The largest slot index whose byte offset (`slot * 8`) fits Cranelift's `i32` offsets.
-const MAX_SLOT: u32 = (i32::MAX as u32) / 8;
+/// A slot index below which every slot's byte offset in a row (`slot_word(slot) * 8`) fits
+/// Cranelift's `i32` offsets (whole blocks, one to spare).
+const MAX_SLOT: u32 = ((i32::MAX as u32) / 8 / BLOCK_WORDS as u32 - 1) * 64;
 
 /// The shape of every node of a program, or why it is not compiled.
 pub struct Analysis {
@@ -336,20 +338,18 @@ fn node_kind(node: &Node) -> &'static str {
 /// this long (shorter rows are padded with absent slots before the call).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RowNeed {
-    /// `slots.len()` must be at least this.
-    pub slots: usize,
-    /// `present.len()` must be at least this.
+    /// `words.len()` must be at least this.
     pub words: usize,
 }
 
 impl RowNeed {
     pub fn load(&mut self, slot: u32) {
-        self.slots = self.slots.max(slot as usize + 1);
+        self.words = self.words.max(slot_word(slot) + 1);
         self.present(slot);
     }
 
     pub fn present(&mut self, slot: u32) {
-        self.words = self.words.max(slot as usize / 64 + 1);
+        self.words = self.words.max(presence_word(slot) + 1);
     }
 }
 
