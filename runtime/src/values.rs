@@ -6,7 +6,7 @@
 //! `payload`).
 
 use crate::intern::Interner;
-use crate::json::Json;
+use crate::json::{Json, write};
 use crate::time::format_rfc3339;
 use cbp_ir::layout::{FieldLayout, Storage};
 use cbp_ir::{Program, Row, Scalar, Value};
@@ -138,6 +138,27 @@ pub fn to_json(program: &Program, interner: &Interner, value: &Value) -> Json {
     }
 }
 
+/// The envelope field `name` of a message row as [`message_json`] gives it (`None` when
+/// the message has no such envelope field), without the rest of the message.
+pub fn envelope_json(
+    program: &Program,
+    interner: &Interner,
+    row: &Row,
+    name: &str,
+) -> Option<Json> {
+    let layout = program.message(row.message)?;
+    let field = layout
+        .fields
+        .iter()
+        .take(cbp_ir::layout::ENVELOPE_FIELDS)
+        .find(|f| f.name == name)?;
+    Some(to_json(
+        program,
+        interner,
+        &field_value(program, interner, row, field),
+    ))
+}
+
 /// A message in its input form: envelope fields, `type`, and the declared fields under
 /// `payload`.
 pub fn message_json(program: &Program, interner: &Interner, row: &Row) -> Json {
@@ -165,6 +186,131 @@ pub fn message_json(program: &Program, interner: &Interner, row: &Row) -> Json {
     }
     object.set("payload", payload);
     object
+}
+
+/// The JSON text of [`to_json`] of a value, written straight to `out` (no tree in between).
+pub fn write_value(program: &Program, interner: &Interner, value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => write::null(out),
+        Value::Int(i) | Value::Duration(i) => write::int(out, *i),
+        Value::Float(f) | Value::Distance(f) => write::float(out, *f),
+        Value::Bool(b) => write::bool(out, *b),
+        Value::Str(s) | Value::Zone(s) => write::str(out, s),
+        Value::Timestamp(ms) => write::str(out, &format_rfc3339(*ms)),
+        Value::Enum(id, index) => write_enum(program, *id, *index, out),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(program, interner, item, out);
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            let mut object = write::Object::new(out);
+            for (key, item) in entries.iter() {
+                write_value(program, interner, item, object.key(key));
+            }
+            object.end();
+        }
+        Value::Record(fields) => {
+            let mut object = write::Object::new(out);
+            for (key, item) in fields.iter() {
+                write_value(program, interner, item, object.key(key));
+            }
+            object.end();
+        }
+        Value::Message(_, row) => write_message(program, interner, row, out),
+    }
+}
+
+/// An enum value: its variant's name (its index when the program has no such variant).
+fn write_enum(program: &Program, id: cbp_ir::EnumId, index: u32, out: &mut Vec<u8>) {
+    match program
+        .enums
+        .get(id.0 as usize)
+        .and_then(|e| e.variants.get(index as usize))
+    {
+        Some(name) => write::str(out, name),
+        None => write::int(out, i64::from(index)),
+    }
+}
+
+/// The JSON text of [`to_json`] of [`load_scalar`], written straight to `out`.
+fn write_scalar(
+    program: &Program,
+    interner: &Interner,
+    bits: u64,
+    scalar: Scalar,
+    out: &mut Vec<u8>,
+) {
+    match scalar {
+        Scalar::Int | Scalar::Duration => write::int(out, bits as i64),
+        Scalar::Float | Scalar::Distance => write::float(out, f64::from_bits(bits)),
+        Scalar::Bool => write::bool(out, bits != 0),
+        Scalar::Str | Scalar::Zone => write::str(out, &interner.resolve(bits)),
+        Scalar::Timestamp => write::str(out, &format_rfc3339(bits as i64)),
+        Scalar::Enum(id) => write_enum(program, id, bits as u32, out),
+    }
+}
+
+/// The JSON text of [`to_json`] of [`field_value`], written straight to `out`.
+pub fn write_field(
+    program: &Program,
+    interner: &Interner,
+    row: &Row,
+    field: &FieldLayout,
+    out: &mut Vec<u8>,
+) {
+    match &field.storage {
+        Storage::Slot(slot) => match field.ty.strip_optional().scalar() {
+            Some(scalar) if row.is_present(*slot) => {
+                write_scalar(program, interner, row.get(*slot), scalar, out)
+            }
+            _ => write::null(out),
+        },
+        Storage::Record { presence, fields } => {
+            if !row.is_present(*presence) {
+                return write::null(out);
+            }
+            let mut object = write::Object::new(out);
+            for field in fields {
+                write_field(program, interner, row, field, object.key(&field.name));
+            }
+            object.end();
+        }
+        Storage::Object { presence, index } => match row.objects.get(*index as usize) {
+            Some(value) if row.is_present(*presence) => write_value(program, interner, value, out),
+            _ => write::null(out),
+        },
+    }
+}
+
+/// The JSON text of [`message_json`], written straight to `out`.
+pub fn write_message(program: &Program, interner: &Interner, row: &Row, out: &mut Vec<u8>) {
+    let Some(layout) = program.message(row.message) else {
+        return write::null(out);
+    };
+    // A layout's field names are unique and none is `type` or `payload`: the keys are
+    // written in the order `message_json` sets them.
+    let mut object = write::Object::new(out);
+    let (envelope, payload) = layout
+        .fields
+        .split_at(cbp_ir::layout::ENVELOPE_FIELDS.min(layout.fields.len()));
+    for field in envelope {
+        write_field(program, interner, row, field, object.key(&field.name));
+        if field.name == "model_id" {
+            write::str(object.key("type"), &layout.name);
+        }
+    }
+    let mut inner = write::Object::new(object.key("payload"));
+    for field in payload {
+        write_field(program, interner, row, field, inner.key(&field.name));
+    }
+    inner.end();
+    object.end();
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 use crate::geo::{EARTH_RADIUS_M, Point, haversine};
 use cbp_ir::Row;
+use std::collections::hash_map::Entry as CellEntry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -24,8 +25,10 @@ type Cell = (i64, i64);
 #[derive(Debug)]
 struct Entry {
     row: Arc<Row>,
-    /// The message's location (its grid cell is computed again from it when it leaves).
     point: Option<Point>,
+    /// Where its grid cell keeps it: an index into `WindowStore::slots` (no lookup of the
+    /// cell when it leaves).
+    slot: Option<u32>,
 }
 
 /// Tables looked up for every message: foldhash, several times faster than SipHash on small
@@ -39,13 +42,22 @@ pub struct WindowStore {
     /// In key order. Messages mostly arrive in event-time order, so an insertion is a push at
     /// the back and expiry pops from the front; a late message is put in its place.
     entries: VecDeque<(Key, Entry)>,
-    /// Per grid cell, its entries (key, location, message), in key order: a radius query
-    /// reads the cells around the centre and never searches `entries`.
-    cells: HashMap<Cell, VecDeque<Located>, FastHash>,
+    /// Grid cell → its slot in `slots`.
+    cells: HashMap<Cell, u32, FastHash>,
+    /// Per grid cell, its entries (key, location), in key order: a radius query reads the
+    /// cells around the centre, then finds each message it keeps in `entries`. A cell holds
+    /// no copy of the message (a reference count to touch on insertion and expiry).
+    slots: Vec<VecDeque<Located>>,
+    /// Cells left empty by expiry: kept, since a location that reported once mostly
+    /// reports again (no table insertion and no allocation then), until they are many.
+    empty_cells: usize,
 }
 
 /// An entry as its grid cell keeps it.
-type Located = (Key, Point, Arc<Row>);
+type Located = (Key, Point);
+
+/// Empty cells are dropped when there are more than this many, and more than non-empty ones.
+const MAX_EMPTY_CELLS: usize = 64;
 
 /// One match: event time, arrival sequence, the message.
 pub type Match = (i64, u64, Arc<Row>);
@@ -84,6 +96,8 @@ impl WindowStore {
             cell_deg: cell_m / METRES_PER_DEGREE,
             entries: VecDeque::new(),
             cells: HashMap::default(),
+            slots: Vec::new(),
+            empty_cells: 0,
         }
     }
 
@@ -103,42 +117,107 @@ impl WindowStore {
         (y.is_finite() && x.is_finite()).then_some((y as i64, x as i64))
     }
 
-    fn remove_from_cell(&mut self, cell: Cell, key: Key) {
-        if let Some(items) = self.cells.get_mut(&cell) {
-            // The oldest entry of the store is the oldest of its cell.
-            if items.front().is_some_and(|item| item.0 == key) {
-                items.pop_front();
-            } else if let Ok(at) = items.binary_search_by(|item| item.0.cmp(&key)) {
-                items.remove(at);
+    fn remove_from_slot(&mut self, slot: u32, key: Key) {
+        let Some(items) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        // The oldest entry of the store is the oldest of its cell.
+        if items.front().is_some_and(|item| item.0 == key) {
+            items.pop_front();
+        } else if let Ok(at) = items.binary_search_by(|item| item.0.cmp(&key)) {
+            items.remove(at);
+        }
+        if items.is_empty() {
+            self.empty_cells += 1;
+            if self.empty_cells > MAX_EMPTY_CELLS && self.empty_cells * 2 > self.slots.len() {
+                self.drop_empty_cells();
             }
+        }
+    }
+
+    /// Forgets the empty cells: the others get new slots, and their entries learn them.
+    fn drop_empty_cells(&mut self) {
+        let mut moved: Vec<Option<u32>> = Vec::with_capacity(self.slots.len());
+        let mut kept = Vec::with_capacity(self.slots.len() - self.empty_cells);
+        for items in self.slots.drain(..) {
             if items.is_empty() {
-                self.cells.remove(&cell);
+                moved.push(None);
+            } else {
+                moved.push(Some(kept.len() as u32));
+                kept.push(items);
+            }
+        }
+        self.slots = kept;
+        let new_slot = |slot: u32| moved.get(slot as usize).copied().flatten();
+        self.cells.retain(|_, slot| match new_slot(*slot) {
+            Some(new) => {
+                *slot = new;
+                true
+            }
+            None => false,
+        });
+        for (_, entry) in &mut self.entries {
+            entry.slot = entry.slot.and_then(new_slot);
+        }
+        self.empty_cells = 0;
+    }
+
+    /// The slot of `cell`, made when new.
+    fn slot_of(&mut self, cell: Cell) -> u32 {
+        match self.cells.entry(cell) {
+            CellEntry::Occupied(kept) => {
+                let slot = *kept.get();
+                if self
+                    .slots
+                    .get(slot as usize)
+                    .is_some_and(VecDeque::is_empty)
+                {
+                    self.empty_cells = self.empty_cells.saturating_sub(1);
+                }
+                slot
+            }
+            CellEntry::Vacant(new) => {
+                let slot = self.slots.len() as u32;
+                self.slots.push(VecDeque::new());
+                new.insert(slot);
+                slot
             }
         }
     }
 
     pub fn insert(&mut self, time: i64, seq: u64, row: Arc<Row>, point: Option<Point>) {
-        let located = point.and_then(|p| Some((self.cell_of(p)?, p)));
         let key = (time, seq);
-        let cell_item = located.map(|(cell, p)| (cell, (key, p, row.clone())));
-        let entry = Entry { row, point };
-        if self.entries.back().is_none_or(|(last, _)| *last < key) {
-            self.entries.push_back((key, entry));
-        } else {
-            let at = self.entries.partition_point(|(k, _)| *k < key);
-            match self.entries.get_mut(at) {
-                // The same key again: the new entry replaces the old one, as in a map.
-                Some((k, old)) if *k == key => {
-                    let old_point = std::mem::replace(old, entry).point;
-                    if let Some(old_cell) = old_point.and_then(|p| self.cell_of(p)) {
-                        self.remove_from_cell(old_cell, key);
-                    }
-                }
-                _ => self.entries.insert(at, (key, entry)),
-            }
+        // Where it goes: at the back (in order), or in its place (late).
+        let at = self
+            .entries
+            .back()
+            .is_some_and(|(last, _)| *last >= key)
+            .then(|| self.entries.partition_point(|(k, _)| *k < key));
+        // The same key again: the new entry replaces the old one, as in a map; the old one
+        // leaves its cell first.
+        let replaces = at
+            .and_then(|at| self.entries.get(at))
+            .filter(|(k, _)| *k == key)
+            .map(|(_, old)| old.slot);
+        if let Some(Some(old_slot)) = replaces {
+            self.remove_from_slot(old_slot, key);
         }
-        if let Some((cell, item)) = cell_item {
-            insert_sorted(self.cells.entry(cell).or_default(), item);
+        let located = point.and_then(|p| Some((self.cell_of(p)?, p)));
+        let slot = located.map(|(cell, _)| self.slot_of(cell));
+        let entry = Entry { row, point, slot };
+        match (at, replaces) {
+            (None, _) => self.entries.push_back((key, entry)),
+            (Some(at), Some(_)) => {
+                if let Some((_, old)) = self.entries.get_mut(at) {
+                    *old = entry;
+                }
+            }
+            (Some(at), None) => self.entries.insert(at, (key, entry)),
+        }
+        if let (Some(slot), Some((_, p))) = (slot, located)
+            && let Some(items) = self.slots.get_mut(slot as usize)
+        {
+            insert_sorted(items, (key, p));
         }
         while self.entries.len() > MAX_ENTRIES {
             self.pop_oldest();
@@ -147,9 +226,9 @@ impl WindowStore {
 
     fn pop_oldest(&mut self) {
         if let Some((key, entry)) = self.entries.pop_front()
-            && let Some(cell) = entry.point.and_then(|p| self.cell_of(p))
+            && let Some(slot) = entry.slot
         {
-            self.remove_from_cell(cell, key);
+            self.remove_from_slot(slot, key);
         }
     }
 
@@ -194,18 +273,27 @@ impl WindowStore {
                 .map(|(k, e)| (k.0, k.1, e.row.clone()))
                 .collect();
         };
-        let mut found: Vec<Match> = Vec::new();
-        for items in cells.iter().filter_map(|c| self.cells.get(c)) {
+        let mut keys: Vec<Key> = Vec::new();
+        for items in cells
+            .iter()
+            .filter_map(|c| self.slots.get(*self.cells.get(c)? as usize))
+        {
             let (a, b) = span(items, |item| item.0, low, high);
-            found.extend(
+            keys.extend(
                 items
                     .range(a..b)
-                    .filter(|(_, p, _)| near_enough(*p))
-                    .map(|(k, _, row)| (k.0, k.1, row.clone())),
+                    .filter(|(_, p)| near_enough(*p))
+                    .map(|(k, _)| *k),
             );
         }
-        found.sort_unstable_by_key(|m| (m.0, m.1));
-        found
+        keys.sort_unstable();
+        keys.into_iter()
+            .filter_map(|key| {
+                let at = self.entries.partition_point(|(k, _)| *k < key);
+                let (k, entry) = self.entries.get(at)?;
+                (*k == key).then(|| (key.0, key.1, entry.row.clone()))
+            })
+            .collect()
     }
 
     /// The cells overlapping the bounding box of the circle, or `None` when a scan is cheaper
@@ -311,6 +399,29 @@ mod tests {
     }
 
     #[test]
+    fn a_moving_source_leaves_few_empty_cells() {
+        // A message a time unit, each in a new cell: expiry empties cells one by one.
+        let mut store = WindowStore::new(20, 50.0);
+        let at = |i: i64| Point {
+            lat: 12.0 + i as f64 * 0.01,
+            lon: 77.0,
+        };
+        for i in 0..1000i64 {
+            store.expire(i);
+            store.insert(i, i as u64, row(i as u64), Some(at(i)));
+            assert!(
+                store.slots.len() <= 2 * MAX_EMPTY_CELLS + 30,
+                "{}",
+                store.slots.len()
+            );
+            // The latest messages are found around where they were.
+            let found = tags(&store.query(i - 5, i, Some((at(i - 2), 10.0))));
+            assert_eq!(found, if i >= 2 { vec![i as u64 - 2] } else { vec![] });
+        }
+        assert_eq!(store.len(), 21);
+    }
+
+    #[test]
     fn a_huge_radius_scans() {
         let mut store = WindowStore::new(1000, 50.0);
         store.insert(
@@ -391,8 +502,17 @@ mod tests {
                     }
                 }
                 proptest::prop_assert_eq!(store.len(), model.len());
-                let cell_keys: usize = store.cells.values().map(VecDeque::len).sum();
+                let cell_keys: usize = store.slots.iter().map(VecDeque::len).sum();
                 proptest::prop_assert_eq!(cell_keys, model.len());
+                // Every entry is in the cell it names; empty cells are counted, and bounded.
+                for (key, entry) in &store.entries {
+                    let items = entry.slot.and_then(|s| store.slots.get(s as usize));
+                    proptest::prop_assert!(items.is_some_and(|items| items.iter().any(|i| i.0 == *key)));
+                }
+                proptest::prop_assert_eq!(store.cells.len(), store.slots.len());
+                let empty = store.slots.iter().filter(|c| c.is_empty()).count();
+                proptest::prop_assert_eq!(empty, store.empty_cells);
+                proptest::prop_assert!(empty <= MAX_EMPTY_CELLS.max(store.slots.len() - empty));
             }
         }
 

@@ -6,14 +6,17 @@ pub const NATIONAL: &str = "national";
 /// `L1` … `L5`.
 pub fn level_name(layer: u8) -> String {
     // Without `format!`: every record names a layer or two.
-    match layer {
-        1 => "L1".to_owned(),
-        2 => "L2".to_owned(),
-        3 => "L3".to_owned(),
-        4 => "L4".to_owned(),
-        5 => "L5".to_owned(),
-        _ => format!("L{layer}"),
+    match level_str(layer) {
+        Some(name) => name.to_owned(),
+        None => format!("L{layer}"),
     }
+}
+
+/// [`level_name`] of the five layers, without a copy.
+pub fn level_str(layer: u8) -> Option<&'static str> {
+    ["L1", "L2", "L3", "L4", "L5"]
+        .get(usize::from(layer).wrapping_sub(1))
+        .copied()
 }
 
 /// `local`, `district`, `city`, `state`, `national`.

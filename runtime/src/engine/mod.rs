@@ -25,7 +25,7 @@ use cbp_ir::layout::envelope;
 use cbp_ir::{MessageId, Program, Row};
 use node::{DECISION_MEMORY_MS, NodeState, ReportWindow};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tables::{Tables, event_time};
 use timers::{TimerKind, Timers};
@@ -90,7 +90,12 @@ pub struct Summary {
 impl Summary {
     fn count(&mut self, record: &Record) {
         match record {
-            Record::Decision(d) => *self.decisions.entry(d.rule.clone()).or_insert(0) += 1,
+            Record::Decision(d) => match self.decisions.get_mut(&d.rule) {
+                Some(count) => *count += 1,
+                None => {
+                    self.decisions.insert(d.rule.clone(), 1);
+                }
+            },
             Record::Approval(_) => self.approvals += 1,
             Record::Escalation(_) => self.escalations += 1,
             Record::Command(_) => self.commands += 1,
@@ -146,8 +151,11 @@ pub struct Engine {
     /// By name (a hash map: looked up several times a delivery; the one walk in name order,
     /// a command's children, sorts).
     nodes: HashMap<Arc<str>, NodeState, foldhash::fast::RandomState>,
-    /// Last-seen location of every local node (for `route`).
+    /// Last-seen location of every local node (for `route`), as of the last
+    /// [`Engine::sync_places`]: only an expression that may call `route` needs them.
     places: BTreeMap<Arc<str>, Point>,
+    /// Locations given since, in order.
+    pending_places: Vec<(PlaceKey, Point)>,
     clock: Option<i64>,
     /// With [`Engine::hold_timers`], how far the caller's watermark lets timers fire
     /// (`i64::MIN` before the first); `None`: timers follow the clock, as in `cbpc run`.
@@ -174,7 +182,54 @@ pub struct Engine {
     at_node: Option<String>,
     /// Nodes another process runs, named by the caller ([`Engine::add_remote_node`]).
     remote_nodes: std::collections::BTreeSet<String>,
+    /// Zone texts by symbol id (up to [`MAX_ZONES`]). Holding a text keeps the interner
+    /// from giving its id to another text (it only frees ids nobody holds).
+    zones: HashMap<u64, Zone, foldhash::fast::RandomState>,
+    /// The window times of the last reports, as text.
+    report_times: reports::TimeTexts,
+    /// Buffers of reports written out, for the next reports' text.
+    report_buffers: Vec<Vec<u8>>,
+    /// Rule candidates of the delivery being run (kept to save an allocation a delivery).
+    candidates: Vec<u32>,
+    /// The records a decision's actions make, kept empty from one decision to the next.
+    effects: Vec<Record>,
 }
+
+/// Whose location a message gave: its zone (in the table of zones), or its local node's
+/// name (a zone met once the table is full).
+#[derive(Debug)]
+enum PlaceKey {
+    Zone(u64),
+    Local(Arc<str>),
+}
+
+/// Locations kept before they are put in the places at most.
+const MAX_PENDING_PLACES: usize = 4096;
+
+/// A zone's text, the length of its local node's name (a prefix of it), and that name as
+/// the map of nodes holds it once the node exists (nodes are never removed).
+struct Zone {
+    text: Arc<str>,
+    local: usize,
+    node: Option<Arc<str>>,
+}
+
+impl Zone {
+    fn new(text: Arc<str>) -> Zone {
+        let local = hierarchy::ancestor_of(&text, 1).len();
+        Zone {
+            text,
+            local,
+            node: None,
+        }
+    }
+}
+
+/// Zone texts the engine keeps at most (zones name nodes: a few thousand in a large city).
+const MAX_ZONES: usize = 16_384;
+
+/// Report buffers kept for reuse at most.
+const MAX_REPORT_BUFFERS: usize = 64;
 
 impl Engine {
     pub fn new(
@@ -193,6 +248,7 @@ impl Engine {
             tables,
             nodes: HashMap::default(),
             places: BTreeMap::new(),
+            pending_places: Vec::new(),
             clock: None,
             timers_held_at: None,
             held_now: None,
@@ -208,6 +264,11 @@ impl Engine {
             scratch: bumpalo::Bump::new(),
             at_node: None,
             remote_nodes: Default::default(),
+            zones: HashMap::default(),
+            report_times: Default::default(),
+            report_buffers: Vec::new(),
+            candidates: Vec::new(),
+            effects: Vec::new(),
         }
     }
 
@@ -438,42 +499,94 @@ impl Engine {
         if Some(row.message) == self.tables.approval_response {
             self.answer_approval(&row)?;
         }
-        let zone = self.interner.resolve(row.get(envelope::ZONE));
-        if row.is_present(envelope::LATITUDE) && row.is_present(envelope::LONGITUDE) {
-            let at = Point {
-                lat: row.float(envelope::LATITUDE),
-                lon: row.float(envelope::LONGITUDE),
-            };
-            let local = hierarchy::ancestor_of(&zone, 1);
-            // A command delivered at a neighbourhood carries that neighbourhood's zone but the
-            // commanding rule's trigger location: not where the neighbourhood is.
-            if self.at_node.as_deref() != Some(local) {
-                match self.places.get_mut(local) {
-                    Some(place) => *place = at,
-                    None => {
-                        self.places.insert(Arc::from(local), at);
-                    }
-                }
-            }
-        }
-        // The zone's local node and every node above it exist from now on, whichever layer
-        // the message is for; unless it was delivered at a node of another subtree (a
-        // command carries its trigger's zone), whose nodes another process runs.
-        let local = hierarchy::ancestor_of(&zone, 1);
-        let at = self.at_node.as_deref();
-        if at.is_none_or(|at| hierarchy::ancestor_of(local, hierarchy::layer_of(at)) == at) {
-            self.ensure_node_and_ancestors(local, time);
-        }
         let layer = self
             .tables
             .entry_layer
             .get(row.message.0 as usize)
             .copied()
             .unwrap_or(1);
-        let node = match self.at_node.take() {
-            Some(node) => Arc::from(node),
-            None => self.node_name(hierarchy::ancestor_of(&zone, layer)),
+        // The zone's text, from the engine's own table while it has room (no reference
+        // count to touch a message).
+        let zone_id = row.get(envelope::ZONE);
+        // Whether the zone is (or is now put) in the table.
+        let cached = self.zones.len() < MAX_ZONES || self.zones.contains_key(&zone_id);
+        let mut resolved: Zone;
+        let Zone {
+            text: zone,
+            local,
+            node: local_node,
+        } = if self.zones.len() < MAX_ZONES {
+            self.zones
+                .entry(zone_id)
+                .or_insert_with(|| Zone::new(self.interner.resolve(zone_id)))
+        } else if let Some(known) = self.zones.get_mut(&zone_id) {
+            known
+        } else {
+            resolved = Zone::new(self.interner.resolve(zone_id));
+            &mut resolved
         };
+        let zone: &str = zone;
+        let local = zone.get(..*local).unwrap_or(zone);
+        if row.is_present(envelope::LATITUDE) && row.is_present(envelope::LONGITUDE) {
+            let at = Point {
+                lat: row.float(envelope::LATITUDE),
+                lon: row.float(envelope::LONGITUDE),
+            };
+            // A command delivered at a neighbourhood carries that neighbourhood's zone but the
+            // commanding rule's trigger location: not where the neighbourhood is.
+            if self.at_node.as_deref() != Some(local) {
+                // Put in the places when an expression may read them (`sync_places`).
+                let key = if cached {
+                    PlaceKey::Zone(zone_id)
+                } else {
+                    PlaceKey::Local(Arc::from(local))
+                };
+                self.pending_places.push((key, at));
+            }
+        }
+        // The usual case: the zone's local node exists (and so every node above it), and the
+        // message goes where its zone and type say.
+        let known = if self.at_node.is_some() {
+            None
+        } else if layer == 1 {
+            if local_node.is_none() {
+                *local_node = self
+                    .nodes
+                    .get_key_value(local)
+                    .map(|(name, _)| name.clone());
+            }
+            local_node.clone()
+        } else if self.nodes.contains_key(local) {
+            let target = hierarchy::ancestor_of(zone, layer);
+            self.nodes
+                .get_key_value(target)
+                .map(|(name, _)| name.clone())
+        } else {
+            None
+        };
+        let node = match known {
+            Some(node) => node,
+            None => {
+                let target = hierarchy::ancestor_of(zone, layer).to_owned();
+                let local = local.to_owned();
+                // The zone's local node and every node above it exist from now on, whichever
+                // layer the message is for; unless it was delivered at a node of another
+                // subtree (a command carries its trigger's zone), whose nodes another process
+                // runs.
+                let at = self.at_node.as_deref();
+                if at.is_none_or(|at| hierarchy::ancestor_of(&local, hierarchy::layer_of(at)) == at)
+                {
+                    self.ensure_node_and_ancestors(&local, time);
+                }
+                match self.at_node.take() {
+                    Some(node) => Arc::from(node),
+                    None => self.node_name(&target),
+                }
+            }
+        };
+        if self.pending_places.len() >= MAX_PENDING_PLACES {
+            self.sync_places();
+        }
         self.queue.push_back(Delivery {
             node,
             row: Arc::new(row),
@@ -481,6 +594,56 @@ impl Engine {
         });
         self.drain_queue();
         Ok(())
+    }
+
+    /// Puts the locations of the messages since the last call in the places (each local
+    /// node's latest only: what putting each in as it came would leave).
+    fn sync_places(&mut self) {
+        let mut pending = std::mem::take(&mut self.pending_places);
+        // Zones seen (a cheap check first: most entries repeat a zone), then local nodes
+        // (several zones may share one).
+        let mut zones_done: HashSet<u64, foldhash::fast::RandomState> = HashSet::default();
+        let mut done: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
+        for (key, at) in pending.iter().rev() {
+            let local = match key {
+                PlaceKey::Zone(id) => {
+                    if !zones_done.insert(*id) {
+                        continue;
+                    }
+                    match self.zones.get(id) {
+                        Some(zone) => zone.text.get(..zone.local).unwrap_or(&zone.text),
+                        None => continue,
+                    }
+                }
+                PlaceKey::Local(local) => local,
+            };
+            if !done.insert(local) {
+                continue;
+            }
+            match self.places.get_mut(local) {
+                Some(place) => *place = *at,
+                None => {
+                    self.places.insert(Arc::from(local), *at);
+                }
+            }
+        }
+        drop(done);
+        pending.clear();
+        self.pending_places = pending;
+    }
+
+    /// [`Engine::sync_places`] when evaluating `node` may read the places.
+    pub(crate) fn places_for(&mut self, node: cbp_ir::NodeId) {
+        if !self.pending_places.is_empty()
+            && self
+                .tables
+                .reads_places
+                .get(node.0 as usize)
+                .copied()
+                .unwrap_or(true)
+        {
+            self.sync_places();
+        }
     }
 
     fn now(&self) -> i64 {
@@ -501,9 +664,7 @@ impl Engine {
             match kind {
                 TimerKind::ApprovalDeadline(id) => self.approval_deadline(&id, due),
                 TimerKind::NoResponse(id) => self.no_response(&id, due),
-                TimerKind::ReportWindow { node, slot } => {
-                    self.close_report_window(&node, slot, due)
-                }
+                TimerKind::ReportWindow { node, slot } => self.close_report_window(node, slot, due),
             }
             self.drain_queue();
             self.held_now = acting;
@@ -516,6 +677,8 @@ impl Engine {
             return;
         }
         let mut state = NodeState::new(name.to_string(), layer);
+        // The map's key, shared with the node's report timers.
+        let key: Arc<str> = Arc::from(name);
         for (index, report) in self.program.reports.iter().enumerate() {
             if report.layer != layer || report.every_ms <= 0 || !self.options.runs_layer(layer) {
                 continue;
@@ -524,18 +687,27 @@ impl Engine {
                 .div_euclid(report.every_ms)
                 .saturating_mul(report.every_ms);
             let slot = state.reports.len();
-            state
-                .reports
-                .push(ReportWindow::new(index, start, report.every_ms));
+            let keeps_latest = self
+                .tables
+                .report_latest
+                .get(index)
+                .cloned()
+                .unwrap_or_default();
+            state.reports.push(ReportWindow::new(
+                index,
+                start,
+                report.every_ms,
+                keeps_latest,
+            ));
             self.timers.schedule(
                 start.saturating_add(report.every_ms),
                 TimerKind::ReportWindow {
-                    node: name.to_string(),
+                    node: key.clone(),
                     slot,
                 },
             );
         }
-        self.nodes.insert(Arc::from(name), state);
+        self.nodes.insert(key, state);
     }
 
     /// The name `name` as the map of nodes holds it (a copy only for a node not made yet).
@@ -555,8 +727,14 @@ impl Engine {
     fn deliver(&mut self, delivery: Delivery) {
         let Delivery { node, row, depth } = delivery;
         let now = self.now();
-        let layer = hierarchy::layer_of(&node);
-        self.ensure_node_and_ancestors(&node, now);
+        // A node exists with its ancestors (and knows its layer), or is made here.
+        let layer = match self.nodes.get(&node) {
+            Some(state) => state.layer,
+            None => {
+                self.ensure_node_and_ancestors(&node, now);
+                hierarchy::layer_of(&node)
+            }
+        };
         if !self.options.runs_layer(layer) {
             // Another process runs this node: the record that sent the message is its input.
             return;
@@ -615,6 +793,13 @@ impl Engine {
         for record in self.records.drain(..) {
             self.summary.count(&record);
             out(&record);
+            // A report's text buffer is the next report's (the reports of a window close
+            // together, each ~500 bytes).
+            if let Record::Report(report) = record
+                && self.report_buffers.len() < MAX_REPORT_BUFFERS
+            {
+                self.report_buffers.push(report.into_bytes());
+            }
         }
     }
 }

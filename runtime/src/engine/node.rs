@@ -29,19 +29,24 @@ pub(crate) struct ReportWindow {
     pub report: usize,
     pub start: i64,
     pub every_ms: i64,
-    /// Everything but the counts and latest messages, which are kept by message id below
-    /// (an index instead of a search by name each message) and moved in when it closes.
+    /// The total, the escalated incidents and the mean latency; the counts and latest
+    /// messages are kept by message id below (an index instead of a search by name each
+    /// message), and only put in when an evaluator needs them ([`ReportWindow::aggregates`]).
     pub aggregates: Aggregates,
     /// By message id: how many of the type the window saw.
-    counts: Vec<i64>,
-    /// By message id: the latest message of the type.
-    latest: Vec<Option<Arc<Row>>>,
+    pub counts: Vec<i64>,
+    /// By message id: the latest message of the type, kept only for the types whose
+    /// `latest(t)` the report reads (`keeps_latest`): a message of another type costs no
+    /// reference count.
+    pub latest: Vec<Option<Arc<Row>>>,
+    keeps_latest: Arc<[bool]>,
     latency_sum: f64,
     latency_count: u64,
 }
 
 impl ReportWindow {
-    pub fn new(report: usize, start: i64, every_ms: i64) -> Self {
+    /// `keeps_latest`: by message id, whether the report reads `latest` of the type.
+    pub fn new(report: usize, start: i64, every_ms: i64, keeps_latest: Arc<[bool]>) -> Self {
         ReportWindow {
             report,
             start,
@@ -49,6 +54,7 @@ impl ReportWindow {
             aggregates: Aggregates::default(),
             counts: Vec::new(),
             latest: Vec::new(),
+            keeps_latest,
             latency_sum: 0.0,
             latency_count: 0,
         }
@@ -59,13 +65,17 @@ impl ReportWindow {
         let index = message.0 as usize;
         if self.counts.len() <= index {
             self.counts.resize(index + 1, 0);
-            self.latest.resize(index + 1, None);
         }
         if let Some(count) = self.counts.get_mut(index) {
             *count += 1;
         }
-        if let Some(latest) = self.latest.get_mut(index) {
-            *latest = Some(row.clone());
+        if self.keeps_latest.get(index).copied().unwrap_or(false) {
+            if self.latest.len() <= index {
+                self.latest.resize(index + 1, None);
+            }
+            if let Some(latest) = self.latest.get_mut(index) {
+                *latest = Some(row.clone());
+            }
         }
     }
 
@@ -75,14 +85,15 @@ impl ReportWindow {
         self.aggregates.avg_latency_ms = Some(self.latency_sum / self.latency_count as f64);
     }
 
-    /// Closes the window: its aggregates (counts by type name), and a fresh window from its
-    /// end.
-    pub fn roll(&mut self, program: &Program) -> Aggregates {
-        self.start = self.start.saturating_add(self.every_ms);
-        self.latency_sum = 0.0;
-        self.latency_count = 0;
-        let mut aggregates = std::mem::take(&mut self.aggregates);
-        for (index, count) in self.counts.iter_mut().enumerate() {
+    /// The window's aggregates as the evaluators see them (counts by type name).
+    pub fn aggregates(&self, program: &Program) -> Aggregates {
+        let mut aggregates = Aggregates {
+            total_events: self.aggregates.total_events,
+            escalated_incidents: self.aggregates.escalated_incidents.clone(),
+            avg_latency_ms: self.aggregates.avg_latency_ms,
+            ..Aggregates::default()
+        };
+        for (index, count) in self.counts.iter().enumerate() {
             if *count == 0 {
                 continue;
             }
@@ -97,14 +108,27 @@ impl ReportWindow {
                     aggregates.event_breakdown.insert(name.to_string(), *count);
                 }
             }
-            *count = 0;
         }
-        for (index, latest) in self.latest.iter_mut().enumerate() {
-            if let Some(row) = latest.take() {
-                aggregates.latest.insert(MessageId(index as u32), row);
+        for (index, latest) in self.latest.iter().enumerate() {
+            if let Some(row) = latest {
+                aggregates
+                    .latest
+                    .insert(MessageId(index as u32), row.clone());
             }
         }
         aggregates
+    }
+
+    /// Closes the window (after its report was written): a fresh window from its end.
+    pub fn roll(&mut self) {
+        self.start = self.start.saturating_add(self.every_ms);
+        self.latency_sum = 0.0;
+        self.latency_count = 0;
+        self.aggregates.total_events = 0;
+        self.aggregates.escalated_incidents.clear();
+        self.aggregates.avg_latency_ms = None;
+        self.counts.fill(0);
+        self.latest.fill(None);
     }
 }
 

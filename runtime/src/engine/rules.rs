@@ -9,7 +9,7 @@ use crate::geo::Point;
 use crate::json::Json;
 use crate::record::{self, ActionEntry, Place, Record};
 use crate::time::format_rfc3339;
-use crate::values::{message_json, to_json};
+use crate::values::{envelope_json, to_json};
 use cbp_ir::layout::envelope;
 use cbp_ir::program::{ActionTemplate, CommandTarget, Outcome, Rule, Step};
 use cbp_ir::{MessageId, NodeId, Row, Value};
@@ -37,10 +37,25 @@ fn delivered(built: &Result<Row, String>, depth: u32) -> bool {
     built.is_ok() && depth < MAX_DEPTH
 }
 
-/// The first 16 hex digits of SHA-256 over the parts joined by NUL bytes.
-pub(crate) fn short_hash(parts: &[&str]) -> String {
-    let digest = Sha256::digest(parts.join("\0").as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+/// `prefix` and the first 16 hex digits of SHA-256 over `parts` joined by NUL bytes (an
+/// id: `d-…`, `i-…`, `c-…`).
+pub(crate) fn prefixed_hash(prefix: &str, parts: &[&str]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hasher = Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hasher.update([0]);
+        }
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut id = String::with_capacity(prefix.len() + 16);
+    id.push_str(prefix);
+    for byte in digest.iter().take(8) {
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0xF)]));
+    }
+    id
 }
 
 pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
@@ -65,6 +80,7 @@ impl Engine {
         candidate: Option<&Arc<Row>>,
         node: NodeId,
     ) -> Value {
+        self.places_for(node);
         let cx = EvalContext {
             program: &self.program,
             interner: &self.interner,
@@ -79,13 +95,33 @@ impl Engine {
     }
 
     fn eval_bool(&mut self, frame: &Frame, candidate: Option<&Arc<Row>>, node: NodeId) -> bool {
+        self.eval_bool_on(
+            &frame.trigger,
+            &frame.locals,
+            &frame.matches,
+            candidate,
+            node,
+        )
+    }
+
+    /// [`Engine::eval_bool`] on a frame's parts (a rule's first `when` sees the trigger alone,
+    /// without a frame holding a copy of it).
+    fn eval_bool_on(
+        &mut self,
+        trigger: &Arc<Row>,
+        locals: &[Value],
+        matches: &[Vec<Arc<Row>>],
+        candidate: Option<&Arc<Row>>,
+        node: NodeId,
+    ) -> bool {
+        self.places_for(node);
         let cx = EvalContext {
             program: &self.program,
             interner: &self.interner,
-            trigger: &frame.trigger,
+            trigger,
             candidate,
-            locals: &frame.locals,
-            matches: &frame.matches,
+            locals,
+            matches,
             places: &self.places,
             aggregates: None,
         };
@@ -106,20 +142,12 @@ impl Engine {
 
     /// Runs the rules of `layer` that `row` can trigger at `node`, in program order.
     pub(super) fn run_rules(&mut self, node: &str, layer: u8, row: &Arc<Row>, depth: u32) {
-        let program = self.program.clone();
-        let candidates = self
-            .tables
-            .dispatch
-            .get(row.message.0 as usize)
-            .map(|d| d.candidates(row))
-            .unwrap_or_default();
-        // What a rule's first `when` sees: the trigger alone (no `let` or match precedes it).
-        let probe = Frame {
-            trigger: row.clone(),
-            locals: Vec::new(),
-            matches: Vec::new(),
-        };
-        for index in candidates {
+        let mut candidates = std::mem::take(&mut self.candidates);
+        match self.tables.dispatch.get(row.message.0 as usize) {
+            Some(dispatch) => dispatch.candidates_into(row, &mut candidates),
+            None => candidates.clear(),
+        }
+        for &index in &candidates {
             let Some(head) = self.tables.heads.get(index as usize).copied() else {
                 continue;
             };
@@ -132,12 +160,16 @@ impl Engine {
                 continue;
             }
             // The cheap path first: a rule whose opening `when` is false costs its condition
-            // only (no frame, no decision id).
+            // only (no frame, no decision id). It sees the trigger alone (no `let` or match
+            // precedes it).
             if let Some(cond) = head.first_when
-                && !self.eval_bool(&probe, None, cond)
+                && !self.eval_bool_on(row, &[], &[], None, cond)
             {
                 continue;
             }
+            // Held while the rule runs (only for a rule past its first `when`: a reference
+            // count to touch).
+            let program = self.program.clone();
             let Some(rule) = program.rules.get(index as usize) else {
                 continue;
             };
@@ -146,10 +178,7 @@ impl Engine {
             };
             let event_id = self.text_slot(row, envelope::EVENT_ID);
             let model_id = self.text_slot(row, envelope::MODEL_ID);
-            let decision_id = format!(
-                "d-{}",
-                short_hash(&[&rule.name, node, &event_id, &model_id])
-            );
+            let decision_id = prefixed_hash("d-", &[&rule.name, node, &event_id, &model_id]);
             // A redelivered message: this decision was made and acted on already.
             if self
                 .nodes
@@ -160,6 +189,7 @@ impl Engine {
             }
             self.decide(index as usize, node, decision_id, &event_id, fired, depth);
         }
+        self.candidates = candidates;
     }
 
     fn evaluate_steps(&mut self, rule: &Rule, node: &str, row: &Arc<Row>) -> Option<Fired> {
@@ -308,8 +338,10 @@ impl Engine {
             }
             None => Json::Null,
         };
-        let mut effects = Vec::new();
-        let mut actions = Vec::new();
+        // A buffer kept from one decision to the next (records are large: growing a vector
+        // of them from empty copies them).
+        let mut effects = std::mem::take(&mut self.effects);
+        let mut actions = Vec::with_capacity(rule.then.len());
         for (index, template) in rule.then.iter().enumerate() {
             actions.push(self.run_action(
                 template,
@@ -375,7 +407,8 @@ impl Engine {
             approval,
             rationale,
         }));
-        self.records.extend(effects);
+        self.records.append(&mut effects);
+        self.effects = effects;
     }
 
     /// Evaluates one action into its entry; escalations and commands also make their
@@ -417,10 +450,8 @@ impl Engine {
                 };
                 let target = hierarchy::ancestor(node, to_layer);
                 let name = self.message_name(*incident);
-                let incident_id = format!(
-                    "i-{}",
-                    short_hash(&[decision_id, "escalate", &index.to_string(), &name])
-                );
+                let incident_id =
+                    prefixed_hash("i-", &[decision_id, "escalate", &index.to_string(), &name]);
                 let zone = self.text_slot(&frame.trigger, envelope::ZONE);
                 let origin = format!("node:{node}");
                 let (message, built) = self.build_message(
@@ -482,10 +513,8 @@ impl Engine {
                     .unwrap_or(Json::Array(Vec::new()));
                 let trigger_zone = self.text_slot(&frame.trigger, envelope::ZONE);
                 for target in targets {
-                    let command_id = format!(
-                        "c-{}",
-                        short_hash(&[decision_id, "command", &index.to_string(), &target])
-                    );
+                    let command_id =
+                        prefixed_hash("c-", &[decision_id, "command", &index.to_string(), &target]);
                     let zone = if hierarchy::layer_of(&target) == 1 {
                         Arc::from(target.as_str())
                     } else {
@@ -631,7 +660,6 @@ impl Engine {
         fields: &Json,
     ) -> (Json, Result<Row, String>) {
         let name = self.message_name(message);
-        let origin = message_json(&self.program, &self.interner, trigger);
         let mut object = Json::Object(vec![
             ("event_id".into(), Json::str(event_id)),
             ("model_id".into(), Json::str(model_id)),
@@ -639,8 +667,9 @@ impl Engine {
             ("timestamp".into(), Json::Str(format_rfc3339(self.now()))),
         ]);
         for key in ["location", "severity", "confidence"] {
-            if let Some(value) = origin.get(key) {
-                object.set(key, value.clone());
+            // As the trigger's `message_json` has it, without the rest of it.
+            if let Some(value) = envelope_json(&self.program, &self.interner, trigger, key) {
+                object.set(key, value);
             }
         }
         object.set("zone", Json::str(zone));
@@ -657,6 +686,8 @@ impl Engine {
             }
         }
         object.set("payload", payload);
+        // Decoded from the object itself, not from its text: a float read back from text is
+        // not always the float written (serde_json's default parsing may miss by an ulp).
         let row = match object.to_value() {
             serde_json::Value::Object(map) => self.decoder.decode_object(&mut self.interner, &map),
             _ => Err("the message is not an object".into()),

@@ -2,11 +2,12 @@
 //! windows each layer keeps, where messages from the input enter the hierarchy.
 
 use crate::intern::Interner;
-use cbp_ir::expr::{CmpOp, Lit, Node};
+use cbp_ir::expr::{Aggregate, Builtin, CmpOp, Lit, Node};
 use cbp_ir::layout::{MessageKind, envelope};
 use cbp_ir::program::{Key, RangeIndex, Step};
 use cbp_ir::{MessageId, NodeId, Program, Row, Scalar};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Tables looked up for every message hash with foldhash, several times faster than SipHash
 /// on small keys.
@@ -27,9 +28,19 @@ pub(crate) struct TypeDispatch {
 
 impl TypeDispatch {
     /// Rule indexes to test for this row, ascending (program order).
+    #[cfg(test)]
     pub fn candidates(&self, row: &Row) -> Vec<u32> {
+        let mut rules = Vec::new();
+        self.candidates_into(row, &mut rules);
+        rules
+    }
+
+    /// [`TypeDispatch::candidates`] into `rules` (cleared first; a buffer kept from one
+    /// message to the next saves an allocation a delivery).
+    pub fn candidates_into(&self, row: &Row, rules: &mut Vec<u32>) {
         // `always` is sorted and free of repeats; only the indexed hits need merging in.
-        let mut rules = self.always.clone();
+        rules.clear();
+        rules.extend_from_slice(&self.always);
         for (slot, cases) in &self.indexed {
             if row.is_present(*slot)
                 && let Some(found) = cases.get(&row.get(*slot))
@@ -38,17 +49,16 @@ impl TypeDispatch {
             }
         }
         for table in &self.ranges {
-            table.holding(row, &mut rules);
+            table.holding(row, rules);
         }
         if rules.len() > self.always.len() {
             if rules.len() > MERGE_BY_SORTING {
-                rules = in_order(&rules);
+                *rules = in_order(rules);
             } else {
                 rules.sort_unstable();
                 rules.dedup();
             }
         }
-        rules
     }
 }
 
@@ -276,6 +286,76 @@ pub(crate) struct Tables {
     pub heads: Vec<RuleHead>,
     /// The `approval_response` type, when the program has it.
     pub approval_response: Option<MessageId>,
+    /// Message ids in the order of their names (a report's `event_breakdown` is by name).
+    pub messages_by_name: Vec<MessageId>,
+    /// By report, by message id: whether the report reads `latest` of the type.
+    pub report_latest: Vec<Arc<[bool]>>,
+    /// By node id: whether evaluating the node may read the known places (`route`).
+    pub reads_places: Vec<bool>,
+}
+
+/// By node id: whether the node is a `route` or reads one, however deep.
+fn reads_places(program: &Program) -> Vec<bool> {
+    let mut reads: Vec<bool> = program
+        .nodes
+        .iter()
+        .map(|node| {
+            matches!(
+                node,
+                Node::Call {
+                    builtin: Builtin::Route,
+                    ..
+                }
+            )
+        })
+        .collect();
+    // Operands mostly come before their node: a pass or two settles it.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (index, node) in program.nodes.iter().enumerate() {
+            if reads.get(index).copied().unwrap_or(true) {
+                continue;
+            }
+            let operands = node.operands();
+            if operands
+                .iter()
+                .any(|id| reads.get(id.0 as usize).copied().unwrap_or(false))
+                && let Some(read) = reads.get_mut(index)
+            {
+                *read = true;
+                changed = true;
+            }
+        }
+    }
+    reads
+}
+
+/// By message id: whether an expression of `fields` reads `latest(t)` of the type.
+fn latest_read(program: &Program, fields: &[(String, NodeId)]) -> Arc<[bool]> {
+    let mut reads = vec![false; program.messages.len()];
+    let mut seen = vec![false; program.nodes.len()];
+    let mut todo: Vec<NodeId> = fields.iter().map(|(_, id)| *id).collect();
+    while let Some(id) = todo.pop() {
+        match seen.get_mut(id.0 as usize) {
+            Some(seen) if !*seen => *seen = true,
+            _ => continue,
+        }
+        let Some(node) = program.node(id) else {
+            continue;
+        };
+        if let Node::Aggregate(Aggregate::Latest(message)) = node {
+            let index = message.0 as usize;
+            if reads.len() <= index {
+                reads.resize(index + 1, false);
+            }
+            if let Some(read) = reads.get_mut(index) {
+                *read = true;
+            }
+        }
+        todo.extend(node.operands());
+    }
+    reads.into()
 }
 
 impl Tables {
@@ -337,12 +417,25 @@ impl Tables {
             })
             .collect();
         let approval_response = program.message_by_name("approval_response").map(|m| m.id);
+        let mut messages_by_name: Vec<MessageId> = program.messages.iter().map(|m| m.id).collect();
+        messages_by_name.sort_by(|a, b| {
+            let name = |id: &MessageId| program.message(*id).map(|m| m.name.as_str());
+            name(a).cmp(&name(b)).then(a.cmp(b))
+        });
+        let report_latest = program
+            .reports
+            .iter()
+            .map(|report| latest_read(program, &report.fields))
+            .collect();
         Tables {
             dispatch,
             windows,
             entry_layer,
             heads,
             approval_response,
+            messages_by_name,
+            report_latest,
+            reads_places: reads_places(program),
         }
     }
 }

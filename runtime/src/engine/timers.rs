@@ -1,7 +1,8 @@
 //! Timers on event time, fired in (due time, creation order) order.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum TimerKind {
@@ -9,32 +10,64 @@ pub(crate) enum TimerKind {
     ApprovalDeadline(String),
     /// `if no response within D`: run its actions if still pending.
     NoResponse(String),
-    /// The end of a report window at a node (`slot` indexes the node's reports).
-    ReportWindow { node: String, slot: usize },
+    /// The end of a report window at a node (`slot` indexes the node's reports; `node` is
+    /// the name the map of nodes holds).
+    ReportWindow { node: Arc<str>, slot: usize },
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(i64, u64)>>,
-    kinds: HashMap<u64, TimerKind>,
+    /// The kind rides in the heap with its key: no table to insert it in and remove it from.
+    heap: BinaryHeap<Reverse<Timer>>,
     seq: u64,
+}
+
+/// A scheduled timer, ordered by (due time, creation).
+#[derive(Debug)]
+struct Timer {
+    due: i64,
+    seq: u64,
+    kind: TimerKind,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.seq) == (other.due, other.seq)
+    }
+}
+
+impl Eq for Timer {}
+
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timer {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.due, self.seq).cmp(&(other.due, other.seq))
+    }
 }
 
 impl Timers {
     pub fn schedule(&mut self, due: i64, kind: TimerKind) {
         self.seq += 1;
-        self.heap.push(Reverse((due, self.seq)));
-        self.kinds.insert(self.seq, kind);
+        self.heap.push(Reverse(Timer {
+            due,
+            seq: self.seq,
+            kind,
+        }));
     }
 
     /// The next timer due at or before `time`, removed.
     pub fn pop_due(&mut self, time: i64) -> Option<(i64, TimerKind)> {
-        let Reverse((due, seq)) = *self.heap.peek()?;
-        if due > time {
+        if self.heap.peek()?.0.due > time {
             return None;
         }
-        self.heap.pop();
-        self.kinds.remove(&seq).map(|kind| (due, kind))
+        self.heap
+            .pop()
+            .map(|Reverse(timer)| (timer.due, timer.kind))
     }
 
     #[cfg(test)]

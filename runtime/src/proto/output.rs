@@ -139,7 +139,7 @@ pub fn record_to_proto(record: &Record) -> OutputRecord {
             rule: a.rule.clone(),
             ..Action::default()
         }),
-        Record::Report(json) => Kind::Report(report_to_proto(json)),
+        Record::Report(r) => Kind::Report(report_to_proto(&r.json())),
         Record::DeadLetter(d) => Kind::DeadLetter(DeadLetter {
             line: d.line,
             error: d.error.clone(),
@@ -280,7 +280,9 @@ pub fn record_from_json(json: &JsonValue) -> Result<Record, String> {
         "report" => {
             let mut object = json.as_object().cloned().unwrap_or_default();
             object.remove("kind");
-            Record::Report(Json::from_value(&JsonValue::Object(object)))
+            Record::Report(record::Report::from_json(&Json::from_value(
+                &JsonValue::Object(object),
+            )))
         }
         "dead_letter" => Record::DeadLetter(record::DeadLetter {
             line: get("line")
@@ -567,7 +569,9 @@ mod tests {
             };
             entries.push((key.into(), value));
         }
-        round_trip(&Record::Report(Json::Object(entries)));
+        round_trip(&Record::Report(record::Report::from_json(&Json::Object(
+            entries,
+        ))));
         round_trip(&Record::dead_letter(3, "bad".into(), "{"));
     }
 
