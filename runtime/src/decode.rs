@@ -4,7 +4,11 @@
 //! its slot encoding (strings and zones interned) and written straight into its slot; unknown
 //! fields are ignored. The first problem refuses the line with a message that names the field
 //! (`field `payload.water_level_cm`: expected int, found string`).
+//!
+//! A plain line takes the fused way (`decode/fused.rs`: one pass over its bytes into the layout's
+//! fields, then the same writing); any other, the scanner and the walk, then `serde_json`.
 
+mod fused;
 mod input;
 mod proto_input;
 mod scan;
@@ -37,6 +41,8 @@ pub struct Decoder {
     text_slots: Vec<usize>,
     /// The value of every empty `metadata`, shared.
     empty_map: Arc<BTreeMap<String, Value>>,
+    /// The fused decoder's key tables and entries, by layout.
+    plans: fused::Plans,
 }
 
 fn count_text_slots(fields: &[FieldLayout]) -> usize {
@@ -83,7 +89,7 @@ impl Decoder {
     }
 
     pub fn new(program: Arc<Program>) -> Self {
-        let by_name = program
+        let by_name: HashMap<String, MessageId, foldhash::fast::RandomState> = program
             .messages
             .iter()
             .map(|m| (m.name.clone(), m.id))
@@ -105,6 +111,7 @@ impl Decoder {
                 .collect();
         }
         Decoder {
+            plans: fused::Plans::new(&program, by_name.iter().map(|(n, id)| (n.as_str(), *id))),
             program,
             by_name,
             envelope_keys,
@@ -124,9 +131,9 @@ impl Decoder {
             .and_then(|id| self.program.message(*id))
     }
 
-    /// Decodes one input line: streamed straight into the row when the line is in the
-    /// scanner's subset and decodes, else (and for every refusal) through `serde_json`, whose
-    /// outcome is the reference.
+    /// Decodes one input line: by the fused decoder when it takes the line, else by the
+    /// scanner and the walk when the line is in the scanner's subset and decodes, else (and
+    /// for every refusal) through `serde_json`, whose outcome is the reference.
     pub fn decode_line(&self, interner: &mut Interner, line: &str) -> Result<Row, String> {
         self.decode_line_in(interner, line, &mut Bump::new())
     }
@@ -139,6 +146,10 @@ impl Decoder {
         line: &str,
         scratch: &mut Bump,
     ) -> Result<Row, String> {
+        scratch.reset();
+        if let Some(row) = self.decode_fused(interner, line, scratch) {
+            return Ok(row);
+        }
         scratch.reset();
         if let Some(object) = scan::parse_object(line, scratch)
             && let Ok(row) = self.decode_tok(interner, &object)
@@ -420,6 +431,15 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The symbol id of `text` (kept alive by the row while its slot names it).
+    pub(crate) fn intern(&mut self, text: &str) -> u64 {
+        let (id, held) = self.interner.intern_held(text);
+        if let Some(held) = held {
+            self.row.objects.push(Value::Str(held));
+        }
+        id
+    }
+
     pub(crate) fn write_object(&mut self, presence: u32, index: u32, value: Value) {
         if let Some(slot) = self.row.objects.get_mut(index as usize) {
             *slot = value;
@@ -509,12 +529,7 @@ impl Writer<'_> {
             let Some(text) = value.as_str() else {
                 return Err(mismatch(self.program, scalar, value, path));
             };
-            let (id, held) = self.interner.intern_held(text);
-            // The row keeps a held text alive for as long as its slot names it.
-            if let Some(held) = held {
-                self.row.objects.push(Value::Str(held));
-            }
-            return Ok(id);
+            return Ok(self.intern(text));
         }
         Ok(crate::values::scalar_bits(&scalar_value(
             self.program,
@@ -527,12 +542,23 @@ impl Writer<'_> {
 
 pub(crate) fn check_zone(zone: &str) -> Result<(), String> {
     let bytes = zone.as_bytes();
-    // The common case in one pass: enough segments, none empty (no dot first, last, or
-    // after a dot).
+    // The common case in one pass, eight bytes a step: enough segments, none empty (no dot
+    // first, last, or after a dot).
     let mut dots = 0;
     let mut empty = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
     let mut after_dot = false;
-    for &b in bytes {
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // The high bit of each byte that is a dot (exactly: no borrow between bytes).
+        let low = 0x7f7f_7f7f_7f7f_7f7f_u64;
+        let x = word ^ 0x2e2e_2e2e_2e2e_2e2e;
+        let marks = !(((x & low) + low) | x | low);
+        empty |= marks & (marks >> 8) != 0 || (after_dot && marks & 0x80 != 0);
+        dots += marks.count_ones() as usize;
+        after_dot = marks >> 63 != 0;
+    }
+    for &b in chunks.remainder() {
         let dot = b == b'.';
         empty |= dot && after_dot;
         dots += usize::from(dot);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 /// The interner hashes every string of the input: foldhash (randomly seeded per process, so
 /// inputs cannot be made to collide ahead of time) is several times faster than SipHash on
-/// short keys. The table holds ids only (the texts are in `texts`): a new text is hashed
+/// short keys. The table holds ids only (the texts are in `entries`): a new text is hashed
 /// once, and its `Arc` is not cloned into a map key (each clone and drop is an atomic
 /// operation, most of what a new text cost).
 type Hasher = foldhash::fast::RandomState;
@@ -28,15 +28,25 @@ type Hasher = foldhash::fast::RandomState;
 pub struct Interner {
     ids: HashTable<u64>,
     hasher: Hasher,
-    /// By id; `None` for a freed id.
-    texts: Vec<Option<Arc<str>>>,
-    permanent: Vec<bool>,
-    /// By id: how many times a held text was met.
-    hits: Vec<u32>,
+    /// By id (one entry, so one cache line, for all an id's state).
+    entries: Vec<Entry>,
     free: Vec<u64>,
     held: usize,
     promoted: usize,
     sweep_at: usize,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    /// `None` for a freed id.
+    text: Option<Arc<str>>,
+    /// The text's hash, kept for the table's growth and the sweep (no text hashed twice).
+    hash: u64,
+    /// How many times a held text was met.
+    hits: u32,
+    permanent: bool,
+    /// The text was found to be a well-formed zone (see [`Interner::is_known_zone`]).
+    zone: bool,
 }
 
 /// Held entries before the first sweep; later sweeps wait for the live count to double.
@@ -47,18 +57,24 @@ const PROMOTE_AFTER: u32 = 16;
 const MAX_PROMOTED: usize = 16_384;
 
 impl Interner {
+    /// An interner with room for the held texts of its first sweep (a run's first thousands
+    /// of event ids then grow nothing).
     pub fn new() -> Self {
-        Interner::default()
+        Interner {
+            ids: HashTable::with_capacity(FIRST_SWEEP),
+            entries: Vec::with_capacity(FIRST_SWEEP),
+            ..Interner::default()
+        }
     }
 
     /// The permanent id of `text`, adding it when new (a held entry becomes permanent).
     pub fn intern(&mut self, text: &str) -> u64 {
         let hash = self.hasher.hash_one(text);
         if let Some(id) = self.find(hash, text) {
-            if let Some(p) = self.permanent.get_mut(id as usize)
-                && !*p
+            if let Some(entry) = self.entries.get_mut(id as usize)
+                && !entry.permanent
             {
-                *p = true;
+                entry.permanent = true;
                 self.held = self.held.saturating_sub(1);
             }
             return id;
@@ -67,14 +83,15 @@ impl Interner {
     }
 
     /// The id of `text`, whose hash is `hash`, if it is interned now.
+    #[inline]
     fn find(&self, hash: u64, text: &str) -> Option<u64> {
-        let texts = &self.texts;
+        let entries = &self.entries;
         self.ids
             .find(hash, |&id| {
-                texts
+                entries
                     .get(id as usize)
-                    .and_then(Option::as_deref)
-                    .is_some_and(|t| t == text)
+                    .and_then(|e| e.text.as_deref())
+                    .is_some_and(|t| same(t.as_bytes(), text.as_bytes()))
             })
             .copied()
     }
@@ -84,25 +101,22 @@ impl Interner {
     pub fn intern_held(&mut self, text: &str) -> (u64, Option<Arc<str>>) {
         let hash = self.hasher.hash_one(text);
         if let Some(id) = self.find(hash, text) {
-            let index = id as usize;
-            if self.permanent.get(index).copied().unwrap_or(true) {
+            let Some(entry) = self.entries.get_mut(id as usize) else {
+                return (id, None);
+            };
+            if entry.permanent {
                 return (id, None);
             }
-            if self.promoted < MAX_PROMOTED
-                && let Some(hits) = self.hits.get_mut(index)
-            {
-                *hits += 1;
-                if *hits >= PROMOTE_AFTER
-                    && let Some(p) = self.permanent.get_mut(index)
-                {
-                    *p = true;
+            if self.promoted < MAX_PROMOTED {
+                entry.hits += 1;
+                if entry.hits >= PROMOTE_AFTER {
+                    entry.permanent = true;
                     self.held = self.held.saturating_sub(1);
                     self.promoted += 1;
                     return (id, None);
                 }
             }
-            let held = self.texts.get(index).cloned().flatten();
-            return (id, held);
+            return (id, entry.text.clone());
         }
         if self.held >= self.sweep_at.max(FIRST_SWEEP) {
             self.sweep();
@@ -114,56 +128,71 @@ impl Interner {
 
     /// Adds `text` (not interned now), whose hash is `hash`.
     fn insert(&mut self, hash: u64, text: Arc<str>, permanent: bool) -> u64 {
+        let entry = Entry {
+            text: Some(text),
+            hash,
+            hits: 0,
+            permanent,
+            zone: false,
+        };
         let id = match self.free.pop() {
             Some(id) => {
-                if let Some(slot) = self.texts.get_mut(id as usize) {
-                    *slot = Some(text);
-                }
-                if let Some(p) = self.permanent.get_mut(id as usize) {
-                    *p = permanent;
-                }
-                if let Some(hits) = self.hits.get_mut(id as usize) {
-                    *hits = 0;
+                if let Some(slot) = self.entries.get_mut(id as usize) {
+                    *slot = entry;
                 }
                 id
             }
             None => {
-                self.texts.push(Some(text));
-                self.permanent.push(permanent);
-                self.hits.push(0);
-                (self.texts.len() - 1) as u64
+                self.entries.push(entry);
+                (self.entries.len() - 1) as u64
             }
         };
         if !permanent {
             self.held += 1;
         }
-        let (texts, hasher) = (&self.texts, &self.hasher);
+        let entries = &self.entries;
         self.ids.insert_unique(hash, id, |&other| {
-            let text = texts.get(other as usize).and_then(Option::as_deref);
-            hasher.hash_one(text.unwrap_or_default())
+            entries.get(other as usize).map_or(0, |e| e.hash)
         });
         id
     }
 
-    /// Frees the held entries nobody holds any more (only `texts` refers to them).
+    /// Frees the held entries nobody holds any more (only `entries` refers to them).
     fn sweep(&mut self) {
-        for (id, slot) in self.texts.iter_mut().enumerate() {
-            let unused = match slot {
-                Some(text) => {
-                    !self.permanent.get(id).copied().unwrap_or(true) && Arc::strong_count(text) <= 1
-                }
+        for (id, entry) in self.entries.iter_mut().enumerate() {
+            let unused = match &entry.text {
+                Some(text) => !entry.permanent && Arc::strong_count(text) <= 1,
                 None => false,
             };
-            if unused && let Some(text) = slot.take() {
-                let hash = self.hasher.hash_one(&*text);
-                if let Ok(entry) = self.ids.find_entry(hash, |&other| other == id as u64) {
-                    entry.remove();
+            if unused && entry.text.take().is_some() {
+                entry.zone = false;
+                if let Ok(found) = self.ids.find_entry(entry.hash, |&other| other == id as u64) {
+                    found.remove();
                 }
                 self.free.push(id as u64);
                 self.held = self.held.saturating_sub(1);
             }
         }
         self.sweep_at = self.held.saturating_mul(2);
+    }
+
+    /// Whether the text of `id` was marked a well-formed zone ([`Interner::mark_zone`]) since
+    /// it got the id: the decoder checks a zone's text once, not at every message naming it.
+    pub(crate) fn is_known_zone(&self, id: u64) -> bool {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.entries.get(i))
+            .is_some_and(|e| e.zone)
+    }
+
+    /// Marks the text of `id` a well-formed zone, for as long as it keeps the id.
+    pub(crate) fn mark_zone(&mut self, id: u64) {
+        if let Some(entry) = usize::try_from(id)
+            .ok()
+            .and_then(|i| self.entries.get_mut(i))
+        {
+            entry.zone = true;
+        }
     }
 
     /// The id of `text` if it is interned now.
@@ -175,9 +204,8 @@ impl Interner {
     pub fn resolve(&self, id: u64) -> Arc<str> {
         usize::try_from(id)
             .ok()
-            .and_then(|i| self.texts.get(i))
-            .cloned()
-            .flatten()
+            .and_then(|i| self.entries.get(i))
+            .and_then(|e| e.text.clone())
             .unwrap_or_else(|| Arc::from(""))
     }
 
@@ -188,6 +216,42 @@ impl Interner {
 
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+}
+
+/// Whether two texts are equal, compared a word at a time without a call to `memcmp` (most
+/// interned texts are a few dozen bytes, where the call costs more than the comparison).
+#[inline(always)]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two (possibly overlapping) loads cover 2 to 16 bytes; longer texts go word by word,
+    // the last word overlapping.
+    fn word(t: Option<&[u8]>) -> u64 {
+        t.and_then(|t| t.first_chunk::<8>())
+            .map_or(0, |c| u64::from_le_bytes(*c))
+    }
+    fn pair<const N: usize>(t: &[u8]) -> Option<([u8; N], [u8; N])> {
+        Some((*t.first_chunk::<N>()?, *t.last_chunk::<N>()?))
+    }
+    match n {
+        0 => true,
+        1 => a.first() == b.first(),
+        2..4 => pair::<2>(a) == pair::<2>(b),
+        4..8 => pair::<4>(a) == pair::<4>(b),
+        8..=16 => pair::<8>(a) == pair::<8>(b),
+        _ => {
+            let mut at = 0;
+            while at + 8 <= n {
+                if word(a.get(at..at + 8)) != word(b.get(at..at + 8)) {
+                    return false;
+                }
+                at += 8;
+            }
+            pair::<8>(a) == pair::<8>(b)
+        }
     }
 }
 
@@ -255,6 +319,51 @@ mod tests {
         }
         assert_eq!(interner.lookup("ka.bengaluru.east.indiranagar"), Some(zone));
         assert_eq!(&*interner.resolve(zone), "ka.bengaluru.east.indiranagar");
+    }
+
+    #[test]
+    fn texts_compare_equal_exactly_when_they_are() {
+        let texts: Vec<String> = (0..40)
+            .flat_map(|n| {
+                let base: String = "abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+                    .chars()
+                    .take(n)
+                    .collect();
+                // The same length, one byte changed first, in the middle, last.
+                let mut variants = vec![base.clone()];
+                for at in [0, n / 2, n.saturating_sub(1)] {
+                    if n > 0 {
+                        let mut bytes = base.clone().into_bytes();
+                        bytes[at] = b'_';
+                        variants.push(String::from_utf8(bytes).unwrap());
+                    }
+                }
+                variants
+            })
+            .collect();
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_zone_mark_lasts_as_long_as_the_id() {
+        let mut interner = Interner::new();
+        let (id, held) = interner.intern_held("ka.bengaluru.east.indiranagar");
+        assert!(!interner.is_known_zone(id));
+        interner.mark_zone(id);
+        assert!(interner.is_known_zone(id));
+        assert_eq!(interner.intern_held("ka.bengaluru.east.indiranagar").0, id);
+        assert!(interner.is_known_zone(id));
+        // Freed and given to another text: the mark is gone.
+        drop(held);
+        for n in 0..3 * FIRST_SWEEP {
+            let (other, _) = interner.intern_held(&format!("e-{n}"));
+            assert!(!interner.is_known_zone(other), "{n}");
+        }
+        assert!(!interner.is_known_zone(id));
     }
 
     #[test]

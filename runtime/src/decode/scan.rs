@@ -49,10 +49,12 @@ pub(crate) fn parse_object<'a>(line: &'a str, arena: &'a Bump) -> Option<Tok<'a>
     (scanner.pos == line.len()).then_some(value)
 }
 
-struct Scanner<'a> {
-    text: &'a str,
-    pos: usize,
-    arena: &'a Bump,
+/// The scanner's state; the fused decoder ([`super::fused`]) drives it over the parts of a
+/// line it does not read itself.
+pub(crate) struct Scanner<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) pos: usize,
+    pub(crate) arena: &'a Bump,
 }
 
 /// The bytes that end the plain part of a string: `"`, `\\` and the control characters.
@@ -74,18 +76,50 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
+/// Every byte of a word set to `byte`.
+const fn splat(byte: u8) -> u64 {
+    u64::from_le_bytes([byte; 8])
+}
+
+/// The high bit of each byte of `word` that is below `n` (`n` ≤ 0x80), and maybe of bytes
+/// after such a byte (a borrow), never before: the lowest one set is exact.
+const fn below(word: u64, n: u8) -> u64 {
+    word.wrapping_sub(splat(n)) & !word & splat(0x80)
+}
+
+/// Where the first byte of `bytes` that ends the plain part of a string is (see [`STOPS`]):
+/// eight bytes a step (the quote, the backslash, or a control character), the tail a byte a
+/// step.
+#[inline(always)]
+fn stop(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let hits = below(word ^ splat(b'"'), 1) | below(word ^ splat(b'\\'), 1) | below(word, 0x20);
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter()
+        .position(|b| STOPS[usize::from(*b)])
+        .map(|i| at + i)
+}
+
 impl<'a> Scanner<'a> {
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
-    fn whitespace(&mut self) {
+    pub(crate) fn whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
-    fn eat(&mut self, byte: u8) -> Option<()> {
+    pub(crate) fn eat(&mut self, byte: u8) -> Option<()> {
         (self.peek() == Some(byte)).then(|| self.pos += 1)
     }
 
@@ -111,7 +145,7 @@ impl<'a> Scanner<'a> {
     /// A value inside a list or an object: scalars (most values) read here, without the
     /// recursive call.
     #[inline(always)]
-    fn member(&mut self, depth: usize) -> Option<Tok<'a>> {
+    pub(crate) fn member(&mut self, depth: usize) -> Option<Tok<'a>> {
         match self.peek()? {
             b'{' | b'[' => self.value(depth),
             _ => self.scalar(),
@@ -186,19 +220,84 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string without escapes or control characters.
-    fn string(&mut self) -> Option<&'a str> {
+    pub(crate) fn string(&mut self) -> Option<&'a str> {
+        let (start, end) = self.string_span()?;
+        self.text.get(start..end)
+    }
+
+    /// [`Scanner::string`]'s text as where it starts and ends in the line.
+    #[inline(always)]
+    pub(crate) fn string_span(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.pos;
-        let rest = self.text.as_bytes().get(start..)?;
-        // One pass, one table lookup a byte: the closing quote, or a byte that needs more
-        // than this scanner does (an escape, a control character).
-        let end = start + rest.iter().position(|b| STOPS[usize::from(*b)])?;
+        let end = start + stop(self.text.as_bytes().get(start..)?)?;
         if self.text.as_bytes().get(end) != Some(&b'"') {
             return None;
         }
-        let text = self.text.get(start..end)?;
         self.pos = end + 1;
-        Some(text)
+        Some((start, end))
+    }
+
+    /// A number, as [`Scanner::number`] reads it, the common case (at most 19 digits, no
+    /// exponent) in one loop without overflow checks; anything else by `number` itself.
+    #[inline(always)]
+    pub(crate) fn number_fast(&mut self) -> Option<Tok<'a>> {
+        let start = self.pos;
+        let bytes = self.text.as_bytes();
+        let mut at = start;
+        let negative = bytes.get(at) == Some(&b'-');
+        at += usize::from(negative);
+        let int_start = at;
+        let mut significand: u64 = 0;
+        while let Some(&d @ b'0'..=b'9') = bytes.get(at) {
+            significand = significand
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(d - b'0'));
+            at += 1;
+        }
+        let int_digits = at - int_start;
+        let mut frac_digits = 0;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            let frac_start = at;
+            while let Some(&d @ b'0'..=b'9') = bytes.get(at) {
+                significand = significand
+                    .wrapping_mul(10)
+                    .wrapping_add(u64::from(d - b'0'));
+                at += 1;
+            }
+            frac_digits = at - frac_start;
+            if frac_digits == 0 {
+                return None;
+            }
+        }
+        let plain = int_digits > 0
+            && int_digits + frac_digits <= 19
+            && (int_digits == 1 || bytes.get(int_start) != Some(&b'0'))
+            && !matches!(bytes.get(at), Some(b'e' | b'E'));
+        if !plain {
+            return self.number();
+        }
+        let tok = if frac_digits == 0 {
+            // `-0` is a float to serde_json, and `i64::MIN` is read by `number`.
+            match i64::try_from(significand) {
+                Ok(0) if negative => return self.number(),
+                Ok(m) if negative => Tok::Int(-m),
+                Ok(m) => Tok::Int(m),
+                Err(_) => return self.number(),
+            }
+        } else {
+            // The exact case of `number`: one correctly rounded division.
+            match POW10.get(frac_digits) {
+                Some(p) if significand <= 1 << 53 => {
+                    let magnitude = significand as f64 / p;
+                    Tok::Float(if negative { -magnitude } else { magnitude })
+                }
+                _ => return self.number(),
+            }
+        };
+        self.pos = at;
+        Some(tok)
     }
 
     /// Digits from here, as a count and the value (`None` past `u64`).
@@ -459,6 +558,69 @@ pub(crate) mod tests {
         }
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100), "]".repeat(100));
         assert_eq!(parse_object(&deep, &Bump::new()), None);
+    }
+
+    fn number_with<'a>(text: &'a str, fast: bool, arena: &'a Bump) -> (Option<Tok<'a>>, usize) {
+        let mut scanner = Scanner {
+            text,
+            pos: 0,
+            arena,
+        };
+        let tok = if fast {
+            scanner.number_fast()
+        } else {
+            scanner.number()
+        };
+        (tok, scanner.pos)
+    }
+
+    proptest::proptest! {
+        /// The fast number reader reads what `number` reads, and stops where it stops.
+        #[test]
+        fn fast_numbers_are_numbers(
+            text in "-?[0-9]{0,22}(\\.[0-9]{0,22})?([eE][-+]?[0-9]{0,3})?[,}x]?",
+        ) {
+            let arena = Bump::new();
+            let fast = number_with(&text, true, &arena);
+            let slow = number_with(&text, false, &arena);
+            proptest::prop_assert_eq!(fast.0, slow.0, "{}", text);
+            if slow.0.is_some() {
+                proptest::prop_assert_eq!(fast.1, slow.1, "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_numbers_cover_the_edges() {
+        for text in [
+            "0",
+            "-0",
+            "-0.0",
+            "12.976998",
+            "77.643211",
+            "0.73",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "1234567890123456789",
+            "12345678901234567890",
+            "9007199254740993.5",
+            "0.1234567890123456789",
+            "01",
+            "1.",
+            "-",
+            "1e3",
+            "0.5e-3",
+        ] {
+            let arena = Bump::new();
+            let (fast, slow) = (
+                number_with(text, true, &arena),
+                number_with(text, false, &arena),
+            );
+            // Where a refused number stops does not matter.
+            assert_eq!(fast.0, slow.0, "{text}");
+            assert!(slow.0.is_none() || fast.1 == slow.1, "{text}");
+        }
     }
 
     #[test]

@@ -216,6 +216,245 @@ proptest! {
     }
 }
 
+/// The way a line went before the fused decoder: the scanner and the walk, else serde_json.
+fn decode_unfused(decoder: &Decoder, interner: &mut Interner, line: &str) -> Result<Row, String> {
+    let arena = bumpalo::Bump::new();
+    if let Some(object) = super::scan::parse_object(line, &arena)
+        && let Ok(row) = decoder.decode_tok(interner, &object)
+    {
+        return Ok(row);
+    }
+    decoder.decode_line_reference(interner, line)
+}
+
+/// When the fused decoder takes a line, its row is the row the other ways give: the same
+/// slots, the same objects, the same symbol ids from a fresh interner (texts interned in the
+/// same order). Returns whether it took the line.
+fn check_fused(decoder: &Decoder, line: &str) -> Result<bool, TestCaseError> {
+    let mut fused = Interner::new();
+    let mut other = Interner::new();
+    let Some(row) = decoder.decode_fused(&mut fused, line, &bumpalo::Bump::new()) else {
+        return Ok(false);
+    };
+    let expected = decode_unfused(decoder, &mut other, line);
+    prop_assert_eq!(Ok(&row), expected.as_ref(), "{}", line);
+    prop_assert_eq!(
+        outcome(decoder.program(), &fused, Ok(row)),
+        outcome(decoder.program(), &other, expected),
+        "{}",
+        line
+    );
+    Ok(true)
+}
+
+/// A line's top-level keys, and those of the objects under them, in another order
+/// (`order` picks each next key among those left).
+fn reorder(line: &str, order: &[usize]) -> Option<String> {
+    fn shuffle(value: &mut serde_json::Value, order: &[usize], at: &mut usize) {
+        if let serde_json::Value::Object(map) = value {
+            let mut entries: Vec<_> = std::mem::take(map).into_iter().collect();
+            let mut out = serde_json::Map::new();
+            while !entries.is_empty() {
+                let pick = order.get(*at % order.len().max(1)).copied().unwrap_or(0);
+                *at += 1;
+                let (key, mut inner) = entries.remove(pick % entries.len());
+                shuffle(&mut inner, order, at);
+                out.insert(key, inner);
+            }
+            *map = out;
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let mut at = 0;
+    shuffle(&mut value, order, &mut at);
+    Some(value.to_string())
+}
+
+/// Values a field may be given in place of its own, right or wrong for its type.
+const VALUES: &[&str] = &[
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "7",
+    "1.5",
+    "-0.0",
+    "100",
+    "101",
+    "1e2",
+    "\"x\"",
+    "\"\"",
+    "\"low\"",
+    "\"speeding\"",
+    "\"ka.a.b.c\"",
+    "\"a.b\"",
+    "[]",
+    "[\"r-1\"]",
+    "{}",
+    "{\"a\":\"b\"}",
+    "{\"latitude\":1,\"longitude\":2}",
+    "\"2025-12-02T18:30:32Z\"",
+];
+
+/// A line with some of its values (at any depth) replaced by others of [`VALUES`]: `picks`
+/// chooses, value by value in document order, to keep it (most) or which to put instead.
+fn revalue(line: &str, picks: &[usize]) -> Option<String> {
+    fn walk(value: &mut serde_json::Value, picks: &[usize], at: &mut usize) {
+        let pick = picks.get(*at % picks.len().max(1)).copied().unwrap_or(0);
+        *at += 1;
+        if let Some(Ok(other)) = VALUES.get(pick).map(|v| serde_json::from_str(v)) {
+            *value = other;
+            return;
+        }
+        match value {
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, picks, at)),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, picks, at)),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if let serde_json::Value::Object(map) = &mut value {
+        let mut at = 0;
+        // `type` stays, or nothing would decode.
+        map.iter_mut()
+            .filter(|(k, _)| *k != "type")
+            .for_each(|(_, v)| walk(v, picks, &mut at));
+    }
+    Some(value.to_string())
+}
+
+#[test]
+fn the_examples_mostly_take_the_fused_way_to_the_same_rows() {
+    let decoder = Decoder::new(program());
+    let lines = sample_lines();
+    let mut fused = 0;
+    for line in &lines {
+        if check_fused(&decoder, line).expect("same row") {
+            fused += 1;
+        }
+    }
+    assert!(fused * 10 >= lines.len() * 9, "{fused} of {}", lines.len());
+}
+
+#[test]
+fn the_fused_way_leaves_the_unusual_to_the_others() {
+    let decoder = Decoder::new(program());
+    let line = r#"{"event_id":"e-1","model_id":"m","type":"flood_warning","timestamp":"2025-12-02T18:30:32.191Z","location":{"latitude":12.9,"longitude":77.6},"zone":"ka.bengaluru.east.indiranagar","severity":"low","confidence":0.73,"metadata":{},"payload":{"water_level_cm":9}}"#;
+    let fused = |line: &str| {
+        decoder
+            .decode_fused(&mut Interner::new(), line, &bumpalo::Bump::new())
+            .is_some()
+    };
+    assert!(fused(line));
+    assert!(check_fused(&decoder, line).expect("same row"));
+    for unusual in [
+        // `payload` before `type`
+        format!(
+            "{},\"type\":\"flood_warning\"}}",
+            line.replace(r#""type":"flood_warning","#, "")
+                .strip_suffix('}')
+                .unwrap_or_default()
+        ),
+        line.replace(r#""e-1""#, r#""e-\u0031""#),
+        line.replace(
+            r#""water_level_cm":9"#,
+            r#""water_level_cm":9,"water_level_cm":9"#,
+        ),
+        line.replace(r#""zone""#, r#""zone":"a.b.c.d","zone""#),
+        line.replace(r#""water_level_cm":9"#, r#""water_level_cm":9.5"#),
+        line.replace(
+            r#""zone":"ka.bengaluru.east.indiranagar""#,
+            r#""zone":"ka.bengaluru""#,
+        ),
+        line.replace(r#""confidence":0.73"#, r#""confidence":1.5"#),
+        line.replace(r#""severity":"low""#, r#""severity":"dire""#),
+        line.replace(r#""payload":{"water_level_cm":9}"#, r#""payload":[]"#),
+        line.replace(r#"9}}"#, r#"9}} x"#),
+        line.replace(r#""event_id":"e-1","#, ""),
+    ] {
+        assert!(!fused(&unusual), "taken: {unusual}");
+        check_line(&decoder, &unusual).expect("same outcome");
+    }
+    // Unknown keys are skipped (and validated), nulls of optional fields are absent.
+    for usual in [
+        line.replace(
+            r#""metadata":{}"#,
+            r#""metadata":{},"extra":[1,{"a":null}]"#,
+        ),
+        line.replace(
+            r#""water_level_cm":9"#,
+            r#""water_level_cm":9,"road_ids":null"#,
+        ),
+        line.replace(
+            r#""water_level_cm":9"#,
+            r#""water_level_cm":9,"road_ids":["r-1"]"#,
+        ),
+        line.replace(r#"}"#, r#" } "#),
+    ] {
+        assert!(check_fused(&decoder, &usual).expect("same row"), "{usual}");
+    }
+    let broken = line.replace(r#""metadata":{}"#, r#""metadata":{},"extra":[1,}"#);
+    assert!(!fused(&broken));
+    check_line(&decoder, &broken).expect("same outcome");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// A valid line with a few edits: when the fused decoder takes it, the same row as the
+    /// scanner and the walk (or serde_json) give.
+    #[test]
+    fn mutated_lines_decode_fused_as_otherwise(
+        index in 0usize..10_000,
+        edits in proptest::collection::vec((0usize..30, 0usize..2000, 0usize..100), 0..4),
+    ) {
+        static LINES: OnceLock<Vec<String>> = OnceLock::new();
+        let lines = LINES.get_or_init(sample_lines);
+        let decoder = Decoder::new(program());
+        let line = mutate(&lines[index % lines.len()], &edits);
+        check_fused(&decoder, &line)?;
+    }
+
+    /// A valid line with its keys in another order: the same row when taken.
+    #[test]
+    fn reordered_lines_decode_fused_as_otherwise(
+        index in 0usize..10_000,
+        order in proptest::collection::vec(0usize..12, 1..40),
+    ) {
+        static LINES: OnceLock<Vec<String>> = OnceLock::new();
+        let lines = LINES.get_or_init(sample_lines);
+        let decoder = Decoder::new(program());
+        if let Some(line) = reorder(&lines[index % lines.len()], &order) {
+            check_fused(&decoder, &line)?;
+            check_line(&decoder, &line)?;
+        }
+    }
+
+    /// A valid line with values of other types, nulls, out of range: the same row when
+    /// taken, the same outcome either way.
+    #[test]
+    fn revalued_lines_decode_fused_as_otherwise(
+        index in 0usize..10_000,
+        picks in proptest::collection::vec(0usize..(VALUES.len() * 6), 1..30),
+    ) {
+        static LINES: OnceLock<Vec<String>> = OnceLock::new();
+        let lines = LINES.get_or_init(sample_lines);
+        let decoder = Decoder::new(program());
+        if let Some(line) = revalue(&lines[index % lines.len()], &picks) {
+            check_fused(&decoder, &line)?;
+            check_line(&decoder, &line)?;
+        }
+    }
+
+    /// Any text at all.
+    #[test]
+    fn random_text_decodes_fused_as_otherwise(line in "\\PC{0,80}|\\{[ -~]{0,80}\\}") {
+        let decoder = Decoder::new(program());
+        check_fused(&decoder, &line)?;
+    }
+}
+
 fn check_bytes(decoder: &Decoder, bytes: &[u8]) -> Result<(), TestCaseError> {
     let program = decoder.program();
     let mut direct = Interner::new();
@@ -262,9 +501,33 @@ fn a_wire_event_reads_as_its_json_form() {
 proptest! {
     /// The one-pass zone check accepts exactly the zones of four or more non-empty segments.
     #[test]
-    fn zone_check_accepts_exactly_four_non_empty_segments(zone in "[a.]{0,12}") {
+    fn zone_check_accepts_exactly_four_non_empty_segments(zone in "[a.]{0,12}|[a-z._]{0,40}") {
         let segments: Vec<&str> = zone.split('.').collect();
         let valid = segments.len() >= 4 && segments.iter().all(|s| !s.is_empty());
-        prop_assert_eq!(super::check_zone(&zone).is_ok(), valid);
+        let checked = super::check_zone(&zone);
+        prop_assert_eq!(checked.is_ok(), valid);
+        if segments.len() < 4 {
+            let named = format!("has {} segments", segments.len());
+            prop_assert!(checked.is_err_and(|e| e.contains(&named)));
+        }
     }
+}
+
+/// The city's day goes the fused way but for its few deliberately odd lines.
+#[test]
+fn the_city_day_takes_the_fused_way() {
+    let decoder = Decoder::new(program());
+    let text = std::fs::read_to_string(repo().join("examples/city-day.ndjson")).expect("day");
+    let mut interner = Interner::new();
+    let arena = bumpalo::Bump::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let fused = lines
+        .iter()
+        .filter(|line| decoder.decode_fused(&mut interner, line, &arena).is_some())
+        .count();
+    assert!(
+        fused * 1000 >= lines.len() * 999,
+        "{fused} of {}",
+        lines.len()
+    );
 }
