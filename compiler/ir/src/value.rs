@@ -13,11 +13,13 @@ use std::sync::Arc;
 pub const BLOCK_WORDS: usize = 65;
 
 /// The index in [`Row::words`] of slot `slot`.
+#[inline]
 pub const fn slot_word(slot: u32) -> usize {
     (slot as usize / 64) * BLOCK_WORDS + 1 + slot as usize % 64
 }
 
 /// The index in [`Row::words`] of the word holding slot `slot`'s presence bit.
+#[inline]
 pub const fn presence_word(slot: u32) -> usize {
     (slot as usize / 64) * BLOCK_WORDS
 }
@@ -62,6 +64,7 @@ impl Row {
         }
     }
 
+    #[inline]
     pub fn set(&mut self, slot: u32, bits: u64) {
         if let Some(s) = self.words.get_mut(slot_word(slot)) {
             *s = bits;
@@ -69,6 +72,7 @@ impl Row {
         }
     }
 
+    #[inline]
     pub fn mark_present(&mut self, slot: u32) {
         // Only a slot the row has gets a presence bit.
         if slot_word(slot) < self.words.len()
@@ -78,6 +82,7 @@ impl Row {
         }
     }
 
+    #[inline]
     pub fn is_present(&self, slot: u32) -> bool {
         slot_word(slot) < self.words.len()
             && self
@@ -86,14 +91,17 @@ impl Row {
                 .is_some_and(|w| w & (1 << (slot % 64)) != 0)
     }
 
+    #[inline]
     pub fn get(&self, slot: u32) -> u64 {
         self.words.get(slot_word(slot)).copied().unwrap_or(0)
     }
 
+    #[inline]
     pub fn int(&self, slot: u32) -> i64 {
         self.get(slot) as i64
     }
 
+    #[inline]
     pub fn float(&self, slot: u32) -> f64 {
         f64::from_bits(self.get(slot))
     }
