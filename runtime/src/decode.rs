@@ -9,6 +9,7 @@
 //! fields, then the same writing); any other, the scanner and the walk, then `serde_json`.
 
 mod fused;
+mod fused_wire;
 mod input;
 mod proto_input;
 mod scan;
@@ -173,6 +174,10 @@ impl Decoder {
         bytes: &[u8],
         scratch: &mut Bump,
     ) -> Option<Row> {
+        scratch.reset();
+        if let Some(row) = self.decode_fused_wire(interner, bytes, scratch) {
+            return Some(row);
+        }
         scratch.reset();
         let object = wire::parse_event(bytes, scratch)?;
         self.decode_tok(interner, &object).ok()

@@ -24,9 +24,9 @@ pub(crate) struct Plans {
     /// The top-level keys ([`TOP_KEYS`]) by their index there.
     top: KeyTable,
     /// Message type names to their message ids (what [`Decoder::message_named`] finds).
-    types: NameTable,
+    pub(super) types: NameTable,
     /// By message id; `None` for a layout the fused decoder leaves to the walk.
-    by_message: Vec<Option<LayoutPlan>>,
+    pub(super) by_message: Vec<Option<LayoutPlan>>,
 }
 
 impl Plans {
@@ -54,15 +54,15 @@ impl Plans {
 /// One layout: its fields as entries (envelope fields that are read as entries, then the
 /// payload's), each nested record's fields after it.
 #[derive(Debug)]
-struct LayoutPlan {
-    entries: Vec<Entry>,
+pub(super) struct LayoutPlan {
+    pub(super) entries: Vec<Entry>,
     /// By index in [`TOP_KEYS`]: the entry an envelope key is read into, if any (`type`,
     /// `timestamp`, `timestamp_ms`, `metadata` and `payload` are read apart).
-    top_entry: [Option<u32>; TOP_KEYS.len()],
+    pub(super) top_entry: [Option<u32>; TOP_KEYS.len()],
     /// By envelope field: how it is written.
     envelope: [EnvelopeField; ENVELOPE_FIELDS],
     /// The payload's fields (entries in declaration order) and its key table.
-    payload: Group,
+    pub(super) payload: Group,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -76,13 +76,13 @@ enum EnvelopeField {
 /// The fields of a record (or of the payload): their entries in declaration order and the
 /// table from key to entry.
 #[derive(Debug, Default)]
-struct Group {
-    children: Vec<u32>,
-    keys: KeyTable,
+pub(super) struct Group {
+    pub(super) children: Vec<u32>,
+    pub(super) keys: KeyTable,
 }
 
 #[derive(Debug)]
-struct Entry {
+pub(super) struct Entry {
     field: FieldLayout,
     /// Declared without `?` and required: absent or null refuses the message.
     required: bool,
@@ -91,7 +91,7 @@ struct Entry {
     /// The envelope's `zone`, checked before it is interned.
     zone: bool,
     /// A flattened record: its presence bit and its fields.
-    record: Option<(u32, Group)>,
+    pub(super) record: Option<(u32, Group)>,
 }
 
 /// The plain scalars written here directly (the same bits [`Writer::field`] writes).
@@ -186,7 +186,7 @@ impl LayoutPlan {
 /// for a longer key), which for the dozen keys of an envelope and the few of a record beats
 /// hashing.
 #[derive(Debug, Default)]
-struct KeyTable {
+pub(super) struct KeyTable {
     keys: Vec<([u64; 2], Box<[u8]>)>,
 }
 
@@ -230,7 +230,12 @@ impl KeyTable {
     /// `hint` first (inputs tend to give keys in the same order line after line). Reads the
     /// words straight from `text`, past the key when there is room (then masked).
     #[inline(always)]
-    fn find(&self, text: &[u8], (start, len): (usize, usize), hint: usize) -> Option<usize> {
+    pub(super) fn find(
+        &self,
+        text: &[u8],
+        (start, len): (usize, usize),
+        hint: usize,
+    ) -> Option<usize> {
         let end = start + len;
         let want = [word(text, start, end), word(text, start + 8, end)];
         let is = |(words, k): &([u64; 2], Box<[u8]>)| {
@@ -248,7 +253,7 @@ impl KeyTable {
 /// Names to values by an open-addressing table over the names' first sixteen bytes (the
 /// words [`KeyTable`] compares): one multiply to a slot, then the same comparison.
 #[derive(Debug, Default)]
-struct NameTable {
+pub(super) struct NameTable {
     /// Indexes into `names` (`u32::MAX`: empty); a power of two long.
     slots: Vec<u32>,
     names: Vec<([u64; 2], Box<[u8]>, MessageId)>,
@@ -285,7 +290,7 @@ impl NameTable {
 
     /// The value of the name that is bytes `start..start + len` of `text`.
     #[inline(always)]
-    fn find(&self, text: &[u8], (start, len): (usize, usize)) -> Option<MessageId> {
+    pub(super) fn find(&self, text: &[u8], (start, len): (usize, usize)) -> Option<MessageId> {
         let end = start + len;
         let want = [word(text, start, end), word(text, start + 8, end)];
         let mask = self.slots.len().checked_sub(1)?;
@@ -317,16 +322,16 @@ fn key(scanner: &mut Scanner<'_>) -> Option<(usize, usize)> {
 /// and loading it is two plain moves (a `Tok` in an enum is copied piecewise, and reading it
 /// back stalls on the partial stores).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Val {
-    kind: Kind,
+pub(super) struct Val {
+    pub(super) kind: Kind,
     /// `Int`: the `i64`; `Float`: the `f64`'s bits; `Str`: start << 32 | length in the
     /// line; `Other`: the index in the pass's other values.
-    bits: u64,
+    pub(super) bits: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
-enum Kind {
+pub(super) enum Kind {
     Absent,
     Null,
     False,
@@ -341,9 +346,9 @@ enum Kind {
 }
 
 impl Val {
-    const ABSENT: Val = Val::of(Kind::Absent, 0);
+    pub(super) const ABSENT: Val = Val::of(Kind::Absent, 0);
 
-    const fn of(kind: Kind, bits: u64) -> Val {
+    pub(super) const fn of(kind: Kind, bits: u64) -> Val {
         Val { kind, bits }
     }
 }
@@ -538,7 +543,7 @@ impl Decoder {
     }
 
     /// Writes what the pass found, in the walk's order (see [`Decoder::decode_input`]).
-    fn write_fused(
+    pub(super) fn write_fused(
         &self,
         interner: &mut Interner,
         layout: &MessageLayout,
@@ -594,10 +599,10 @@ impl Decoder {
 }
 
 /// What a pass found, for writing.
-struct Written<'a> {
-    line: &'a str,
-    others: &'a [Tok<'a>],
-    vals: &'a [Val],
+pub(super) struct Written<'a> {
+    pub(super) line: &'a str,
+    pub(super) others: &'a [Tok<'a>],
+    pub(super) vals: &'a [Val],
 }
 
 impl<'a> Written<'a> {

@@ -531,3 +531,158 @@ fn the_city_day_takes_the_fused_way() {
         lines.len()
     );
 }
+
+/// The way a message went before the fused protobuf decoder: the wire reader and the walk.
+fn decode_wire_unfused(decoder: &Decoder, interner: &mut Interner, bytes: &[u8]) -> Option<Row> {
+    let arena = bumpalo::Bump::new();
+    let object = super::wire::parse_event(bytes, &arena)?;
+    decoder.decode_tok(interner, &object).ok()
+}
+
+/// When the fused protobuf decoder takes a message, its row is the row of the wire reader
+/// and the walk, with the same symbol ids from a fresh interner. Returns whether it took it.
+fn check_fused_wire(decoder: &Decoder, bytes: &[u8]) -> Result<bool, TestCaseError> {
+    let mut fused = Interner::new();
+    let mut other = Interner::new();
+    let Some(row) = decoder.decode_fused_wire(&mut fused, bytes, &bumpalo::Bump::new()) else {
+        return Ok(false);
+    };
+    let expected = decode_wire_unfused(decoder, &mut other, bytes);
+    prop_assert_eq!(Some(&row), expected.as_ref(), "{:?}", bytes);
+    prop_assert_eq!(
+        outcome(decoder.program(), &fused, Ok(row)),
+        outcome(
+            decoder.program(),
+            &other,
+            expected.ok_or_else(|| "refused".to_string())
+        ),
+        "{:?}",
+        bytes
+    );
+    Ok(true)
+}
+
+/// The examples' events as protobuf messages (without the length prefix).
+fn sample_messages() -> &'static [Vec<u8>] {
+    static MESSAGES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    MESSAGES.get_or_init(|| {
+        sample_lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter_map(|o| json_to_event(&o).ok())
+            .map(|e| e.encode_to_vec())
+            .collect()
+    })
+}
+
+#[test]
+fn the_example_messages_mostly_take_the_fused_way_to_the_same_rows() {
+    let decoder = Decoder::new(program());
+    let messages = sample_messages();
+    let mut taken = 0;
+    for bytes in messages {
+        if check_fused_wire(&decoder, bytes).expect("same row") {
+            taken += 1;
+        }
+    }
+    assert!(
+        taken * 10 >= messages.len() * 9,
+        "{taken} of {}",
+        messages.len()
+    );
+}
+
+#[test]
+fn the_fused_wire_way_leaves_the_unusual_to_the_others() {
+    let decoder = Decoder::new(program());
+    let Some(bytes) = sample_messages().iter().find(|b| {
+        decoder
+            .decode_fused_wire(&mut Interner::new(), b, &bumpalo::Bump::new())
+            .is_some()
+    }) else {
+        panic!("no message takes the fused way");
+    };
+    // The `type` field (4) given again, or after the payload (8): not taken, though the
+    // wire reader takes the second.
+    let mut twice = bytes.clone();
+    twice.extend_from_slice(&[4 << 3 | 2, 1, b'x']);
+    let mut late = bytes.clone();
+    let mut event = Event::decode(bytes.as_slice()).expect("decodes");
+    let name = event.r#type.take().expect("a type");
+    late.clear();
+    event.encode(&mut late).expect("encodes");
+    late.push(4 << 3 | 2);
+    late.push(name.len() as u8);
+    late.extend_from_slice(name.as_bytes());
+    for unusual in [&twice, &late] {
+        assert!(
+            decoder
+                .decode_fused_wire(&mut Interner::new(), unusual, &bumpalo::Bump::new())
+                .is_none()
+        );
+    }
+    assert!(decode_wire_unfused(&decoder, &mut Interner::new(), &late).is_some());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// An example message with a few bytes changed, inserted or removed.
+    #[test]
+    fn mutated_messages_decode_fused_as_otherwise(
+        index in 0usize..10_000,
+        edits in proptest::collection::vec((0usize..4000, 0u8..=255, 0u8..3), 0..4),
+    ) {
+        let messages = sample_messages();
+        let decoder = Decoder::new(program());
+        let mut bytes = messages[index % messages.len()].clone();
+        for (at, value, kind) in edits {
+            let at = at % (bytes.len() + 1);
+            match kind {
+                0 if at < bytes.len() => bytes[at] = value,
+                1 => bytes.insert(at, value),
+                _ if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                _ => {}
+            }
+        }
+        check_fused_wire(&decoder, &bytes)?;
+        check_bytes(&decoder, &bytes)?;
+    }
+
+    #[test]
+    fn random_bytes_decode_fused_as_otherwise(
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let decoder = Decoder::new(program());
+        check_fused_wire(&decoder, &bytes)?;
+    }
+}
+
+#[test]
+fn the_city_day_as_protobuf_takes_the_fused_way() {
+    let decoder = Decoder::new(program());
+    let text = std::fs::read_to_string(repo().join("examples/city-day.ndjson")).expect("day");
+    let messages: Vec<Vec<u8>> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter_map(|o| json_to_event(&o).ok())
+        .map(|e| e.encode_to_vec())
+        .collect();
+    let mut interner = Interner::new();
+    let arena = bumpalo::Bump::new();
+    let fused = messages
+        .iter()
+        .filter(|m| {
+            decoder
+                .decode_fused_wire(&mut interner, m, &arena)
+                .is_some()
+        })
+        .count();
+    assert!(
+        fused * 1000 >= messages.len() * 999,
+        "{fused} of {}",
+        messages.len()
+    );
+}

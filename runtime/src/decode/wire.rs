@@ -63,17 +63,18 @@ pub(crate) fn parse_event<'a>(bytes: &'a [u8], arena: &'a Bump) -> Option<Tok<'a
     Some(Tok::Object(entries.into_bump_slice()))
 }
 
-struct Wire<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub(super) struct Wire<'a> {
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
 }
 
 const VARINT: u8 = 0;
 const FIXED64: u8 = 1;
-const DELIMITED: u8 = 2;
+pub(super) const DELIMITED: u8 = 2;
 const FIXED32: u8 = 5;
 
 impl<'a> Wire<'a> {
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
         let mut value = 0u64;
         for i in 0..10 {
@@ -89,7 +90,8 @@ impl<'a> Wire<'a> {
     }
 
     /// The next field number and wire type; `Some(None)` at the end.
-    fn key(&mut self) -> Option<Option<(u32, u8)>> {
+    #[inline]
+    pub(super) fn key(&mut self) -> Option<Option<(u32, u8)>> {
         if self.pos >= self.bytes.len() {
             return Some(None);
         }
@@ -100,19 +102,22 @@ impl<'a> Wire<'a> {
         Some(Some((field, (key & 7) as u8)))
     }
 
-    fn varint_of(&mut self, wire_type: u8) -> Option<u64> {
+    #[inline]
+    pub(super) fn varint_of(&mut self, wire_type: u8) -> Option<u64> {
         (wire_type == VARINT).then_some(())?;
         self.varint()
     }
 
-    fn double(&mut self, wire_type: u8) -> Option<f64> {
+    #[inline]
+    pub(super) fn double(&mut self, wire_type: u8) -> Option<f64> {
         (wire_type == FIXED64).then_some(())?;
         let raw = self.bytes.get(self.pos..self.pos + 8)?;
         self.pos += 8;
         Some(f64::from_le_bytes(raw.try_into().ok()?))
     }
 
-    fn delimited(&mut self, wire_type: u8) -> Option<&'a [u8]> {
+    #[inline]
+    pub(super) fn delimited(&mut self, wire_type: u8) -> Option<&'a [u8]> {
         (wire_type == DELIMITED).then_some(())?;
         let len = usize::try_from(self.varint()?).ok()?;
         let end = self.pos.checked_add(len)?;
@@ -121,7 +126,8 @@ impl<'a> Wire<'a> {
         Some(body)
     }
 
-    fn skip(&mut self, wire_type: u8) -> Option<()> {
+    #[inline]
+    pub(super) fn skip(&mut self, wire_type: u8) -> Option<()> {
         match wire_type {
             VARINT => self.varint().map(drop),
             FIXED64 => self.advance(8),
@@ -131,26 +137,29 @@ impl<'a> Wire<'a> {
         }
     }
 
+    #[inline]
     fn advance(&mut self, n: usize) -> Option<()> {
         let end = self.pos.checked_add(n)?;
         (end <= self.bytes.len()).then(|| self.pos = end)
     }
 }
 
-fn text(bytes: &[u8]) -> Option<&str> {
+#[inline]
+pub(super) fn text(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
 
-fn finite(x: f64) -> Option<f64> {
+#[inline]
+pub(super) fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
 /// A map entry: key (field 1, a string) and value (field 2, read by `value`); a missing key
 /// is `""`, a missing value `None`.
-fn map_entry<'a>(
+pub(super) fn map_entry<'a, T>(
     bytes: &'a [u8],
-    value: impl Fn(&'a [u8]) -> Option<Tok<'a>>,
-) -> Option<(&'a str, Option<Tok<'a>>)> {
+    value: impl Fn(&'a [u8]) -> Option<T>,
+) -> Option<(&'a str, Option<T>)> {
     let mut wire = Wire { bytes, pos: 0 };
     let (mut key, mut found) = (None, None);
     while let Some((field, wire_type)) = wire.key()? {
@@ -164,7 +173,7 @@ fn map_entry<'a>(
     Some((key.unwrap_or(""), found))
 }
 
-fn location<'a>(bytes: &'a [u8], arena: &'a Bump) -> Option<Tok<'a>> {
+pub(super) fn location<'a>(bytes: &'a [u8], arena: &'a Bump) -> Option<Tok<'a>> {
     let mut wire = Wire { bytes, pos: 0 };
     let mut entries = ArenaVec::with_capacity_in(3, arena);
     let mut seen = 0u8;
@@ -212,7 +221,7 @@ fn structure<'a>(bytes: &'a [u8], depth: usize, arena: &'a Bump) -> Option<Tok<'
 }
 
 /// A `Value`: one of its kinds (none given is null).
-fn value<'a>(bytes: &'a [u8], depth: usize, arena: &'a Bump) -> Option<Tok<'a>> {
+pub(super) fn value<'a>(bytes: &'a [u8], depth: usize, arena: &'a Bump) -> Option<Tok<'a>> {
     if depth > MAX_DEPTH {
         return None;
     }
