@@ -5,6 +5,17 @@
 //! committed after) gives events/s. Records also go back out to an output topic, keyed by
 //! zone, as a deployed node does.
 //!
+//! `CBP_KAFKA_PARTITIONS` (default 1) partitions the input topic; each event is keyed by its
+//! zone, as a city partitions its feed. With more than one partition the node keeps a
+//! watermark per partition (`clock.watermarks = "per_source"`), or the partitions' events,
+//! consumed a fetch of one after a fetch of another, would be late against each other;
+//! `CBP_KAFKA_WATERMARKS=global` keeps one clock anyway. The node takes each partition's
+//! backlog a fetch at a time (librdkafka's `max.partition.fetch.bytes`, 1 MiB, some 3,000
+//! events, hours of the city's time), so partitions drift apart and events of the one
+//! behind fall behind the timers and are dead-lettered as late; `CBP_KAFKA_FETCH_BYTES`
+//! sets it smaller. `CBP_KAFKA_DRAIN=1` measures the
+//! broker and the client alone: the same messages consumed in a group and dropped, no node.
+//!
 //! `cargo bench -p cbp-node --bench kafka`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,6 +39,24 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
+    let partitions: i32 = std::env::var("CBP_KAFKA_PARTITIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&p| p > 0)
+        .unwrap_or(1);
+    let drain = std::env::var("CBP_KAFKA_DRAIN").is_ok_and(|v| v == "1");
+    let fetch_bytes = std::env::var("CBP_KAFKA_FETCH_BYTES")
+        .ok()
+        .map(|bytes| format!("properties = {{ \"max.partition.fetch.bytes\" = \"{bytes}\" }}\n"))
+        .unwrap_or_default();
+    let watermarks = std::env::var("CBP_KAFKA_WATERMARKS").unwrap_or_else(|_| {
+        if partitions > 1 {
+            "per_source"
+        } else {
+            "global"
+        }
+        .to_string()
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -35,7 +64,8 @@ fn main() {
         .unwrap();
     let dir = state_dir();
     runtime.block_on(async {
-        let Some(tansu) = support::Tansu::start(dir.path(), &[(EVENTS, 1), (RECORDS, 3)]).await
+        let Some(tansu) =
+            support::Tansu::start(dir.path(), &[(EVENTS, partitions), (RECORDS, 3)]).await
         else {
             return;
         };
@@ -50,8 +80,10 @@ fn main() {
         let mut deliveries = Vec::with_capacity(n);
         for _ in 0..n {
             let line = city.next_line();
+            let zone = zone_of(&line);
             loop {
-                match producer.send_result(FutureRecord::<(), _>::to(EVENTS).payload(&line)) {
+                let message = FutureRecord::to(EVENTS).payload(&line).key(&zone);
+                match producer.send_result(message) {
                     Ok(delivery) => {
                         deliveries.push(delivery);
                         break;
@@ -65,13 +97,18 @@ fn main() {
             delivery.await.unwrap().unwrap();
         }
         println!(
-            "kafka: {n} events produced to tansu in {:.1} s",
+            "kafka: {n} events produced to tansu ({partitions} partition(s), keyed by zone) in \
+             {:.1} s",
             produced.elapsed().as_secs_f64()
         );
+        if drain {
+            drain_only(&tansu.brokers, n).await;
+            return;
+        }
 
         let config = cbp_node::Config::from_toml(&format!(
             "[http]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \"{}\"\n[clock]\nidle_advance = \"off\"\n\
-             [kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n",
+             watermarks = \"{watermarks}\"\n[kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n{fetch_bytes}",
             dir.path().join("state").display(),
             tansu.brokers
         ))
@@ -89,7 +126,10 @@ fn main() {
                     .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
                     .unwrap_or(0.0)
             };
-            let events = value("cbp_node_events_in_total") + value("cbp_node_duplicates_total");
+            // Run, recognised as redelivered, or refused on arrival (late for its partition).
+            let events = value("cbp_node_events_in_total")
+                + value("cbp_node_duplicates_total")
+                + value("cbp_node_refused_total");
             if first.is_none() && events > 0.0 {
                 first = Some((Instant::now(), events));
             }
@@ -101,14 +141,66 @@ fn main() {
                 panic!("only {events} of {n} events consumed in 10 minutes");
             }
         };
+        let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
+        let dead_letters: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("cbp_node_records_total{kind=\"dead_letter\"}"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+            .sum();
         println!(
             "kafka: {counted:.0} events consumed, run and committed in {:.2} s: {:.0} events/s \
-             (node started and joined the group in {:.1} s); rss {:.1} MiB",
+             (node started and joined the group in {:.1} s; watermarks {watermarks}; \
+             {dead_letters:.0} dead letters, {:.0} of them refused on arrival); rss {:.1} MiB",
             elapsed.as_secs_f64(),
             counted / elapsed.as_secs_f64(),
             (started.elapsed() - elapsed).as_secs_f64(),
+            text.lines()
+                .find_map(|l| l.strip_prefix("cbp_node_refused_total")?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0),
             rss_bytes() as f64 / (1024.0 * 1024.0)
         );
         node.shutdown().await;
     });
+}
+
+/// The event's `zone` (its key: a city's feed is partitioned by zone).
+fn zone_of(line: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|event| Some(event.get("zone")?.as_str()?.to_string()))
+        .unwrap_or_default()
+}
+
+/// The broker and the client alone: `n` messages consumed in a group (as the node's source
+/// consumes them, a `StreamConsumer`), each payload checked as text and dropped.
+async fn drain_only(brokers: &str, n: usize) {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::message::Message;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "drain")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[EVENTS]).unwrap();
+    let started = Instant::now();
+    let mut first: Option<Instant> = None;
+    let mut bytes = 0usize;
+    for _ in 0..n {
+        let message = consumer.recv().await.unwrap();
+        first.get_or_insert_with(Instant::now);
+        bytes += std::str::from_utf8(message.payload().unwrap_or_default())
+            .map(str::len)
+            .unwrap_or(0);
+    }
+    let at = first.unwrap_or(started);
+    println!(
+        "kafka drain: {n} messages ({:.0} MB) consumed in {:.2} s: {:.0} messages/s (joined \
+         the group in {:.1} s)",
+        bytes as f64 / 1e6,
+        at.elapsed().as_secs_f64(),
+        n as f64 / at.elapsed().as_secs_f64(),
+        (at - started).as_secs_f64()
+    );
 }

@@ -55,8 +55,9 @@ impl PendingChange {
                 if !pending {
                     return None;
                 }
-                let value = record.to_value();
-                let approval = value.get("approval")?;
+                // The parts used, as `record.to_value()` has them (serialized the same way),
+                // without the whole record as a value.
+                let approval = &serde_json::to_value(&d.approval).unwrap_or(Value::Null);
                 if approval.get("status").and_then(Value::as_str) != Some("pending") {
                     return None;
                 }
@@ -66,13 +67,13 @@ impl PendingChange {
                         .unwrap_or_default()
                         .to_string()
                 };
-                let actions = value.get("actions").cloned().unwrap_or(Value::Null);
+                let actions = serde_json::to_value(&d.actions).unwrap_or(Value::Null);
                 let recommended_action = actions
                     .get(0)
                     .map(|a| format!("{} {}", text(a, "type"), text(a, "target")))
                     .unwrap_or_default();
-                let rationale = value.get("rationale").cloned().unwrap_or(Value::Null);
-                let event = event_json(input);
+                let rationale = serde_json::to_value(&d.rationale).unwrap_or(Value::Null);
+                let event = event_parts(input);
                 Some(PendingChange::Open(Box::new(PendingApproval {
                     decision_id: d.decision_id.clone(),
                     rule: d.rule.clone(),
@@ -115,6 +116,38 @@ fn summary(rule: &str, trigger: &str, node: &str, rationale: &Value) -> String {
         text.push_str(&seen.join("; "));
     }
     text
+}
+
+/// The parts of the input a pending approval shows (`location`, `payload`), as
+/// [`event_json`]'s value has them: a line that is a JSON object naming each at most once is
+/// read for those two alone (the rest is checked, not built); anything else is read whole.
+fn event_parts(input: &Input) -> Value {
+    #[derive(Deserialize)]
+    struct Parts {
+        location: Option<Value>,
+        payload: Option<Value>,
+    }
+    let line = match input.unsourced() {
+        Input::Line(text) | Input::Delivered { line: text, .. } => text,
+        _ => return event_json(input),
+    };
+    // An array would fill the struct by position: only an object is read by name.
+    if !line.trim_start().starts_with('{') {
+        return event_json(input);
+    }
+    match serde_json::from_str::<Parts>(line) {
+        Ok(parts) => {
+            let mut event = serde_json::Map::new();
+            for (key, value) in [("location", parts.location), ("payload", parts.payload)] {
+                if let Some(value) = value {
+                    event.insert(key.into(), value);
+                }
+            }
+            Value::Object(event)
+        }
+        // A key named twice (serde's value keeps the last), or not JSON.
+        Err(_) => event_json(input),
+    }
 }
 
 /// The input as JSON (protobuf through its JSON form); null when it is neither.
@@ -301,6 +334,37 @@ impl ApproveRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parts_shown_are_those_of_the_whole_event() {
+        for line in [
+            r#"{"event_id":"e","location":{"latitude":1.5,"longitude":2},"payload":{"evidence":{"image_urls":["https://x/1.jpg","ftp://no"]},"more":[{"u":"http://y"}]}}"#,
+            r#" {"payload":null,"location":null}"#,
+            r#"{"location":{"a":1},"location":{"b":2},"payload":{"u":"https://first"},"payload":{"u":"https://last"}}"#,
+            r#"{"zone":"a","zone":"b","payload":{"u":"https://z"}}"#,
+            r#"[{"location":1},{"u":"https://array"}]"#,
+            r#"{"location":{"a":1},"payload":{"u":"https://cut"}"#,
+            "not json",
+            "{}",
+        ] {
+            let input = Input::Line(line.into());
+            let (whole, parts) = (event_json(&input), event_parts(&input));
+            assert_eq!(
+                parts.get("location").cloned().unwrap_or(Value::Null),
+                whole.get("location").cloned().unwrap_or(Value::Null),
+                "{line}"
+            );
+            assert_eq!(evidence_urls(&parts), evidence_urls(&whole), "{line}");
+        }
+        let last = event_parts(&Input::Line(
+            r#"{"payload":{"u":"https://first"},"payload":{"u":"https://last"}}"#.into(),
+        ));
+        assert_eq!(
+            evidence_urls(&last),
+            ["https://last"],
+            "the last, as serde's value"
+        );
+    }
 
     fn approval(node: &str, level: &str) -> PendingApproval {
         PendingApproval {

@@ -10,7 +10,7 @@
 use crate::approvals::{PendingApproval, PendingChange};
 use crate::commit::{Committer, Job};
 use crate::dedup::Seen;
-use crate::inputs::{Head, apply, wall_clock_ms};
+use crate::inputs::{Arrivals, Head, Scan, apply, wall_clock_ms};
 use crate::metrics::{Metrics, Tally};
 use crate::store::{Input, META, RECORDS, Store, StoreError, meta};
 use crate::watermarks::Watermarks;
@@ -21,11 +21,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Sends inputs to the core and waits until they are committed.
+/// Sends inputs to the core and waits until they are committed (their identities, zones and
+/// times are read here, on the caller's thread).
 pub async fn ingest(core: &mpsc::Sender<Request>, inputs: Vec<Input>) -> Result<Ingested, String> {
     let (reply, answer) = oneshot::channel();
     core.send(Request::Ingest {
-        inputs,
+        inputs: inputs.into(),
         records: false,
         reply,
     })
@@ -71,9 +72,9 @@ pub struct CoreOptions {
 pub type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 pub enum Request {
-    /// Inputs from one source, in order.
+    /// Inputs from one source, in order (each read by [`Scan`] on the sender's thread).
     Ingest {
-        inputs: Vec<Input>,
+        inputs: Arrivals,
         /// Whether the reply carries the records (HTTP) or only counts (Kafka, MQTT).
         records: bool,
         reply: Reply<Ingested>,
@@ -401,7 +402,7 @@ impl Core {
 
     /// Runs a group; `requests` tells whether more are waiting (see [`Core::flush_inputs`]).
     fn handle_group(&mut self, group: Vec<Request>, requests: &mpsc::Receiver<Request>) {
-        let mut inputs: Vec<Input> = Vec::new();
+        let mut inputs = Arrivals::default();
         let mut waiting: Vec<Waiting> = Vec::new();
         for request in group {
             match request {
@@ -445,7 +446,7 @@ impl Core {
     /// them itself (handing over would only add a thread's wake-up to the reply).
     fn flush_inputs(
         &mut self,
-        inputs: &mut Vec<Input>,
+        inputs: &mut Arrivals,
         waiting: &mut Vec<Waiting>,
         requests: Option<&mpsc::Receiver<Request>>,
     ) {
@@ -457,8 +458,15 @@ impl Core {
         }
         self.last_input_wall = Instant::now();
         let keep_records = waiting.iter().any(|w| w.records);
-        let (job, ran) = self.run_group(inputs, keep_records, std::mem::take(waiting));
-        inputs.clear();
+        let (mut job, ran) = self.run_group(
+            &inputs.inputs,
+            &inputs.scans,
+            keep_records,
+            std::mem::take(waiting),
+        );
+        // Freed by the committer (they were allocated on the sources' threads), not the core.
+        job.inputs = std::mem::take(&mut inputs.inputs);
+        inputs.scans.clear();
         // Commits go in order: the previous group's first. When it failed, the state was
         // rebuilt from the store, and this group's run is void.
         if !self.finish_in_flight() {
@@ -567,7 +575,8 @@ impl Core {
     ) -> Result<Vec<InputOutcome>, StoreError> {
         // (A failure there has rebuilt the state from the store, which this group builds on.)
         self.finish_in_flight();
-        let (job, ran) = self.run_group(inputs, keep_records, Vec::new());
+        let scans: Vec<Scan> = inputs.iter().map(Scan::of).collect();
+        let (job, ran) = self.run_group(inputs, &scans, keep_records, Vec::new());
         let committed = job.write(&self.store);
         self.recycle(job);
         committed?;
@@ -578,6 +587,7 @@ impl Core {
     fn run_group(
         &mut self,
         inputs: &[Input],
+        scans: &[Scan],
         keep_records: bool,
         waiting: Vec<Waiting>,
     ) -> (Job, Ran) {
@@ -589,7 +599,7 @@ impl Core {
         entry.clear();
         log.clear();
         let (outcomes, changes, tally) =
-            self.run_inputs(inputs, keep_records, &mut entry, &mut log);
+            self.run_inputs(inputs, scans, keep_records, &mut entry, &mut log);
         let pending = changes
             .iter()
             .map(|change| match change {
@@ -611,6 +621,7 @@ impl Core {
             pending,
             clock,
             retention_ms: self.options.retention_ms,
+            inputs: Vec::new(),
         };
         let ran = Ran {
             outcomes,
@@ -676,6 +687,7 @@ impl Core {
     fn run_inputs(
         &mut self,
         inputs: &[Input],
+        scans: &[Scan],
         keep_records: bool,
         entry: &mut Vec<u8>,
         log: &mut Vec<u8>,
@@ -685,11 +697,25 @@ impl Core {
         let mut tally = Tally::default();
         // The wall clock, read once for the group when an input needs it.
         let mut now: Option<i64> = None;
-        for input in inputs {
-            let head = Head::of(input);
+        // The group's identities are taken into the duplicate set first, in one tight loop:
+        // each lookup is a likely cache miss in a set of a million, and in a loop of nothing
+        // else the processor overlaps them. An input found there already is looked up again
+        // at its turn, when what ran before it may have changed the answer (an identity
+        // forgotten because its input was refused, or fallen out of the window), so every
+        // input is decided exactly as one lookup at its turn would decide it.
+        let admitted: Vec<bool> = scans
+            .iter()
+            .map(|scan| scan.identity().is_none_or(|key| self.seen.admit(key)))
+            .collect();
+        for (i, input) in inputs.iter().enumerate() {
+            let head = match scans.get(i) {
+                Some(scan) => scan.head(input),
+                None => Head::of(input),
+            };
             let identity = head.identity;
-            // Taken in now (one lookup), its clock noted once it has run.
+            // Taken in (above, or now), its clock noted once it has run.
             if let Some(key) = identity
+                && !admitted.get(i).copied().unwrap_or(false)
                 && !self.seen.admit(key)
             {
                 self.metrics.duplicates.inc();
@@ -713,6 +739,7 @@ impl Core {
                 if let Some(key) = identity {
                     self.seen.forget(key);
                 }
+                self.metrics.refused.inc();
                 let raw = match input.unsourced() {
                     Input::Line(raw) | Input::Delivered { line: raw, .. } => raw.as_str(),
                     _ => "",
@@ -952,6 +979,18 @@ mod tests {
         Arc<Store>,
         u64,
     ) {
+        start_with(dir, options())
+    }
+
+    fn start_with(
+        dir: &std::path::Path,
+        options: CoreOptions,
+    ) -> (
+        mpsc::Sender<Request>,
+        std::thread::JoinHandle<()>,
+        Arc<Store>,
+        u64,
+    ) {
         let store = Arc::new(Store::open(dir).unwrap());
         let program = load(&PolicySource::Shipped).unwrap();
         let (requests, inbox) = mpsc::channel(1024);
@@ -963,7 +1002,7 @@ mod tests {
                 let shared = Arc::new(Shared::default());
                 let metrics = Arc::new(Metrics::new());
                 let (core, replayed) =
-                    Core::start(store, program, options(), shared, metrics, committed).unwrap();
+                    Core::start(store, program, options, shared, metrics, committed).unwrap();
                 started.send(replayed).unwrap();
                 core.run(inbox);
             })
@@ -979,7 +1018,7 @@ mod tests {
             let (reply, answer) = oneshot::channel();
             let inputs = chunk.clone();
             let request = Request::Ingest {
-                inputs,
+                inputs: inputs.into(),
                 records: true,
                 reply,
             };
@@ -1000,6 +1039,48 @@ mod tests {
     fn log(store: &Store) -> Vec<String> {
         let records = store.records_from(0, usize::MAX).unwrap();
         records.into_iter().map(|(_, line)| line).collect()
+    }
+
+    /// Identities are taken in for the whole group first; an input is still decided as a
+    /// lookup at its turn would decide it.
+    #[test]
+    fn a_group_is_deduplicated_as_one_input_after_another() {
+        let line = |id: &str, zone: &str| {
+            Input::Line(format!(
+                r#"{{"event_id":"{id}","model_id":"traffic_monitoring","type":"traffic_status","timestamp":"2025-12-03T14:00:05Z","zone":"{zone}","location":{{"latitude":12.97,"longitude":77.59}},"severity":"low","confidence":0.9,"metadata":{{}},"payload":{{"road_id":"r-1","avg_speed_kmh":30,"congestion":0.2}}}}"#
+            ))
+        };
+        let (here, there) = ("ka.bengaluru.east.indiranagar", "ka.bengaluru.west.x");
+        let dir = tempfile::tempdir().unwrap();
+        let options = CoreOptions {
+            zone: "ka.bengaluru.east".into(),
+            ..options()
+        };
+        let (core, thread, _store, _) = start_with(dir.path(), options);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let group = vec![
+            // Refused (another zone): its identity is forgotten, so the next one with the
+            // same ids is new; the one after that is its duplicate.
+            line("e-1", there),
+            line("e-1", here),
+            line("e-1", here),
+            line("e-2", here),
+            line("e-2", here),
+        ];
+        let first = runtime.block_on(ingest(&core, group)).unwrap();
+        assert_eq!(
+            (first.accepted, first.dead_letters, first.duplicates),
+            (3, 1, 2)
+        );
+        let again = runtime
+            .block_on(ingest(&core, vec![line("e-2", here), line("e-3", here)]))
+            .unwrap();
+        assert_eq!((again.accepted, again.duplicates), (1, 1));
+        drop(core);
+        thread.join().unwrap();
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! event time and more than `keep` identities back: a redelivery repeats what was in flight
 //! (a request, a Kafka batch, unacknowledged MQTT messages), which may span any stretch of
 //! event time but not more than a bounded number of messages. Identities are kept as 128-bit
-//! hashes (two SipHash-1-3 of different keys), so the memory per message is fixed and a false
-//! match needs a 2^-128 coincidence.
+//! hashes (SipHash-1-3 with a 128-bit output, one pass), so the memory per message is fixed
+//! and a false match needs a 2^-128 coincidence. They live only in memory (a start rebuilds
+//! them), so the hash may change from one version to the next.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -60,14 +61,13 @@ impl Seen {
 
     /// The identity of a message with these ids.
     pub fn key(model_id: &str, event_id: &str) -> u128 {
-        let half = |salt: u8| {
-            let mut hasher = std::hash::DefaultHasher::new();
-            salt.hash(&mut hasher);
-            model_id.hash(&mut hasher);
-            event_id.hash(&mut hasher);
-            hasher.finish()
-        };
-        (u128::from(half(0)) << 64) | u128::from(half(1))
+        use siphasher::sip128::{Hasher128, SipHasher13};
+        // `str`'s `Hash` ends each string with a marker byte, so ("ab", "c") and ("a", "bc")
+        // hash apart.
+        let mut hasher = SipHasher13::new();
+        model_id.hash(&mut hasher);
+        event_id.hash(&mut hasher);
+        hasher.finish128().as_u128()
     }
 
     pub fn contains(&self, key: u128) -> bool {

@@ -165,6 +165,137 @@ impl<'a> Head<'a> {
     }
 }
 
+/// What [`Head::of`] reads off an input, kept apart from the input: read where the input
+/// arrives (a request's or a consumer's thread), so the core, the one thread that runs the
+/// engine, does not read every line twice. [`Scan::head`] gives the [`Head`] back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    identity: Option<u128>,
+    zone: ScanZone,
+    time: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum ScanZone {
+    #[default]
+    None,
+    /// Where the zone is in the input's line (no copy).
+    InLine(u32, u32),
+    /// Decoded from protobuf.
+    Owned(Box<str>),
+}
+
+impl Scan {
+    pub fn of(input: &Input) -> Scan {
+        let head = Head::of(input);
+        let zone = match head.zone {
+            None => ScanZone::None,
+            Some(Cow::Borrowed(zone)) => {
+                match line_of(input).and_then(|line| span_in(line, zone)) {
+                    Some((start, end)) => ScanZone::InLine(start, end),
+                    None => ScanZone::Owned(zone.into()),
+                }
+            }
+            Some(Cow::Owned(zone)) => ScanZone::Owned(zone.into_boxed_str()),
+        };
+        Scan {
+            identity: head.identity,
+            zone,
+            time: head.time,
+        }
+    }
+
+    /// The input's identity (`None` for a clock tick).
+    pub fn identity(&self) -> Option<u128> {
+        self.identity
+    }
+
+    /// The head of `input`, the input this scan was made of.
+    pub fn head<'a>(&'a self, input: &'a Input) -> Head<'a> {
+        let zone = match &self.zone {
+            ScanZone::None => None,
+            ScanZone::InLine(start, end) => line_of(input)
+                .and_then(|line| line.get(*start as usize..*end as usize))
+                .map(Cow::Borrowed),
+            ScanZone::Owned(zone) => Some(Cow::Borrowed(&**zone)),
+        };
+        Head {
+            identity: self.identity,
+            zone,
+            time: self.time,
+        }
+    }
+}
+
+/// The text line of an input, when it is one.
+fn line_of(input: &Input) -> Option<&str> {
+    match input.unsourced() {
+        Input::Line(text) | Input::Delivered { line: text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+/// Where `part`, a slice of `line`, is in it.
+fn span_in(line: &str, part: &str) -> Option<(u32, u32)> {
+    let start = (part.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    if end > line.len() {
+        return None;
+    }
+    Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+}
+
+/// Inputs on their way to the core, each with its [`Scan`], made as it is added.
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) scans: Vec<Scan>,
+}
+
+impl Arrivals {
+    pub fn with_capacity(n: usize) -> Arrivals {
+        Arrivals {
+            inputs: Vec::with_capacity(n),
+            scans: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn push(&mut self, input: Input) {
+        self.scans.push(Scan::of(&input));
+        self.inputs.push(input);
+    }
+
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    /// Moves `other`'s inputs to the end of these.
+    pub fn append(&mut self, other: &mut Arrivals) {
+        if self.inputs.is_empty() {
+            // The usual group of one request: no copy.
+            std::mem::swap(self, other);
+            return;
+        }
+        self.inputs.append(&mut other.inputs);
+        self.scans.append(&mut other.scans);
+    }
+}
+
+impl From<Vec<Input>> for Arrivals {
+    fn from(inputs: Vec<Input>) -> Arrivals {
+        let scans = inputs.iter().map(Scan::of).collect();
+        Arrivals { inputs, scans }
+    }
+}
+
 /// The wall clock in Unix ms.
 pub fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now()
@@ -180,6 +311,7 @@ pub fn wall_clock_ms() -> i64 {
 fn top_level<'t, const N: usize>(text: &'t str, keys: [&str; N]) -> Option<[Option<&'t str>; N]> {
     let bytes = text.as_bytes();
     let mut found = [None; N];
+    let mut missing = N;
     let mut at = skip_space(bytes, 0);
     if *bytes.get(at)? != b'{' {
         return None;
@@ -192,24 +324,20 @@ fn top_level<'t, const N: usize>(text: &'t str, keys: [&str; N]) -> Option<[Opti
             b'"' => {}
             _ => return None,
         }
-        let (key, next) = plain_string(text, at)?;
+        let (key, next) = plain_string(bytes, at)?;
         at = skip_space(bytes, next);
         if *bytes.get(at)? != b':' {
             return None;
         }
         at = skip_space(bytes, at + 1);
         let end = skip_value(bytes, at)?;
-        // The first byte and the length tell most keys apart before any comparison.
-        let first = key.as_bytes().first();
-        if let Some(i) = keys
-            .iter()
-            .position(|k| k.len() == key.len() && k.as_bytes().first() == first && *k == key)
-        {
+        if let Some(i) = keys.iter().position(|k| k.as_bytes() == key) {
             if found[i].is_some() {
                 return None;
             }
             found[i] = Some(text.get(at..end)?);
-            if found.iter().all(Option::is_some) {
+            missing -= 1;
+            if missing == 0 {
                 return Some(found);
             }
         }
@@ -227,34 +355,45 @@ fn string_value(raw: &str) -> Option<&str> {
     if !raw.starts_with('"') {
         return None;
     }
-    let (text, end) = plain_string(raw, 0)?;
-    (end == raw.len()).then_some(text)
+    let (text, end) = plain_string(raw.as_bytes(), 0)?;
+    if end != raw.len() {
+        return None;
+    }
+    raw.get(1..1 + text.len())
 }
 
 fn skip_space(bytes: &[u8], mut at: usize) -> usize {
-    while bytes
-        .get(at)
-        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
         at += 1;
     }
     at
 }
 
-/// The string starting at the quote at `at`, when it has no escapes and no control
-/// characters, and the index after its closing quote.
-fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
-    let bytes = text.as_bytes();
-    let start = at + 1;
-    let mut end = start;
-    loop {
-        match *bytes.get(end)? {
-            b'"' => return Some((text.get(start..end)?, end + 1)),
-            b'\\' => return None,
-            b if b < 0x20 => return None,
-            _ => end += 1,
-        }
+/// A table of the bytes in `set`, for scans that stop at any of them.
+const fn byte_set(set: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < set.len() {
+        table[set[i] as usize] = true;
+        i += 1;
     }
+    table
+}
+
+/// What ends a bare value (a number, `true`, `false`, `null`).
+static BARE_END: [bool; 256] = byte_set(b",}] \n\r\t");
+/// What matters inside an object or array being skipped.
+static NESTED: [bool; 256] = byte_set(b"\"{[}]");
+
+/// The bytes of the string starting at the quote at `at`, when it has no escapes and no
+/// control characters, and the index after its closing quote.
+fn plain_string(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let start = at + 1;
+    let rest = bytes.get(start..)?;
+    let len = rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (rest[len] == b'"').then(|| (&rest[..len], start + len + 1))
 }
 
 /// The index after the JSON value starting at `at` (strings with escapes, nested objects and
@@ -267,9 +406,7 @@ fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
         // A number, `true`, `false`, `null`: up to the next delimiter.
         _ => {
             let rest = bytes.get(at..)?;
-            let len = rest
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))?;
+            let len = rest.iter().position(|&b| BARE_END[usize::from(b)])?;
             Some(at + len)
         }
     }
@@ -280,8 +417,7 @@ fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
     let mut at = at + 1;
     loop {
         let rest = bytes.get(at..)?;
-        let stop = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-        at += stop;
+        at += memchr::memchr2(b'"', b'\\', rest)?;
         if bytes[at] == b'"' {
             return Some(at + 1);
         }
@@ -294,19 +430,21 @@ fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
 fn skip_nested(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
-        match *bytes.get(at)? {
+        let rest = bytes.get(at..)?;
+        at += rest.iter().position(|&b| NESTED[usize::from(b)])?;
+        match bytes[at] {
             b'"' => {
                 at = skip_string(bytes, at)?;
                 continue;
             }
             b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
+            // `}` or `]`.
+            _ => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(at + 1);
                 }
             }
-            _ => {}
         }
         at += 1;
     }
@@ -364,6 +502,41 @@ mod tests {
         assert_eq!(
             head(r#"{"event_id":"a"}"#).identity,
             Some(Seen::key_of_bytes(br#"{"event_id":"a"}"#))
+        );
+    }
+
+    #[test]
+    fn a_scan_gives_the_head_back() {
+        let line = r#"{"event_id":"e-1","model_id":"cam","zone":"a.b","timestamp_ms":7}"#;
+        let event = Event {
+            event_id: Some("e-9".into()),
+            model_id: Some("m".into()),
+            zone: Some("z.y".into()),
+            timestamp_ms: Some(5),
+            ..Event::default()
+        };
+        for input in [
+            Input::Line(line.into()),
+            Input::Line(r#"{"zone":"xA","event_id":"e"}"#.into()),
+            Input::Line("not json".into()),
+            Input::Sourced("kafka:t/0".into(), Box::new(Input::Line(line.into()))),
+            Input::Proto(event.encode_to_vec()),
+            Input::Tick(3),
+            Input::Delivered {
+                node: "a".into(),
+                line: line.into(),
+            },
+        ] {
+            let scan = Scan::of(&input);
+            assert_eq!(scan.head(&input), Head::of(&input), "{input:?}");
+            assert_eq!(scan.identity(), Head::of(&input).identity);
+        }
+        let mut arrivals = Arrivals::from(vec![Input::Tick(1)]);
+        arrivals.append(&mut Arrivals::from(vec![Input::Line(line.into())]));
+        assert_eq!(arrivals.len(), 2);
+        assert_eq!(
+            arrivals.scans[1].head(&arrivals.inputs[1]).zone,
+            Some("a.b".into())
         );
     }
 

@@ -8,6 +8,7 @@
 
 use crate::config::KafkaSection;
 use crate::core::{Ingested, Request};
+use crate::inputs::Arrivals;
 use crate::metrics::Metrics;
 use crate::store::Input;
 use rdkafka::config::ClientConfig;
@@ -24,9 +25,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// The most messages taken into one core request.
 const BATCH: usize = 2048;
 
-/// Batches handed to the core and not yet committed: while the core runs one, the next is
-/// gathered (and a full one waits in its queue), so the core never waits for the consumer.
-const IN_FLIGHT: usize = 2;
+/// Batches handed to the core and not yet committed: one committing (on the core's commit
+/// thread), one running, one waiting in the core's queue — and the next is gathered
+/// meanwhile. With two, the batch after the one running was sent only once the one before
+/// was committed, so it was rarely waiting when the core finished, and the core then
+/// committed (`fdatasync`) on its own thread every other batch.
+const IN_FLIGHT: usize = 3;
 
 /// A batch the core has, and the offsets to commit once it has committed the batch.
 type Pending = (
@@ -68,7 +72,9 @@ pub async fn consume(
     );
     let mut in_flight: VecDeque<Pending> = VecDeque::new();
     let mut sources = Sources::default();
-    let mut inputs = Vec::new();
+    // Each message's identity, zone and time are read here, as it is taken, on the
+    // consumer's thread rather than the core's.
+    let mut inputs = Arrivals::with_capacity(BATCH);
     let mut offsets = TopicPartitionList::new();
     loop {
         // A batch goes to the core at once when the core has none, else when it is full:
@@ -81,7 +87,7 @@ pub async fn consume(
             // the core recognises. Batches commit in the order they are handed over.
             let (reply, answer) = oneshot::channel();
             let request = Request::Ingest {
-                inputs: std::mem::take(&mut inputs),
+                inputs: std::mem::replace(&mut inputs, Arrivals::with_capacity(BATCH)),
                 records: false,
                 reply,
             };
@@ -173,7 +179,7 @@ fn take(
     message: &rdkafka::message::BorrowedMessage<'_>,
     proto: bool,
     sources: &mut Sources,
-    inputs: &mut Vec<Input>,
+    inputs: &mut Arrivals,
     offsets: &mut TopicPartitionList,
 ) {
     let payload = message.payload().unwrap_or_default();

@@ -18,6 +18,9 @@ pub struct Metrics {
     pub events_in: Counter,
     /// Inputs recognised as redelivered and not run again.
     pub duplicates: Counter,
+    /// Inputs dead-lettered on arrival, not run: a foreign zone, too far ahead of the wall
+    /// clock, late for their source.
+    pub refused: Counter,
     /// Records written, by kind (`decision`, `dead_letter`, …).
     pub records: Family<Labels, Counter>,
     /// Decisions, by rule.
@@ -49,6 +52,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("cbp_node");
         let events_in = Counter::default();
         let duplicates = Counter::default();
+        let refused = Counter::default();
         let records = Family::<Labels, Counter>::default();
         let decisions = Family::<Labels, Counter>::default();
         let pending_approvals = Gauge::default();
@@ -66,6 +70,11 @@ impl Metrics {
             "duplicates",
             "Inputs recognised as redelivered and not run again",
             duplicates.clone(),
+        );
+        registry.register(
+            "refused",
+            "Inputs dead-lettered on arrival and not run (foreign zone, too far ahead, late for their source)",
+            refused.clone(),
         );
         registry.register("records", "Records written, by kind", records.clone());
         registry.register("decisions", "Decisions, by rule", decisions.clone());
@@ -114,6 +123,7 @@ impl Metrics {
             registry,
             events_in,
             duplicates,
+            refused,
             records,
             decisions,
             pending_approvals,
@@ -218,9 +228,11 @@ mod tests {
     fn renders_counters_with_labels() {
         let metrics = Metrics::new();
         metrics.events_in.inc_by(3);
+        metrics.refused.inc();
         metrics.source("http", 2);
         let text = metrics.render();
         assert!(text.contains("cbp_node_events_in_total 3"), "{text}");
+        assert!(text.contains("cbp_node_refused_total 1"), "{text}");
         assert!(
             text.contains("cbp_node_source_messages_total{source=\"http\"} 2"),
             "{text}"

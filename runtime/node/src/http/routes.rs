@@ -232,7 +232,7 @@ async fn webhook(
     );
     state.metrics.source("http", inputs.len() as u64);
     ask(&state, |reply| Request::Ingest {
-        inputs,
+        inputs: inputs.into(),
         records: true,
         reply,
     })
@@ -254,7 +254,7 @@ async fn events(
     let inputs = Input::from_source("http:events", inputs(None, format, &raw)?);
     state.metrics.source("http", inputs.len() as u64);
     ask(&state, |reply| Request::Ingest {
-        inputs,
+        inputs: inputs.into(),
         records: true,
         reply,
     })
@@ -307,7 +307,7 @@ async fn approve(
     let line = answer.to_event(Some(&pending), Some(clock));
     let inputs = vec![Input::Line(line)];
     let ingested = ask(&state, |reply| Request::Ingest {
-        inputs,
+        inputs: inputs.into(),
         records: true,
         reply,
     })
@@ -433,7 +433,7 @@ async fn receive(
         let inputs = vec![Input::Delivered { node, line }];
         state.metrics.source("peer", 1);
         let ingested = ask(&state, |reply| Request::Ingest {
-            inputs,
+            inputs: inputs.into(),
             records: true,
             reply,
         })
