@@ -88,14 +88,7 @@ fn bench(c: &mut Criterion) {
     let jit = Jit::compile(&program, &mut |s| interner.lookup(s).unwrap_or(u64::MAX)).expect("jit");
     let compiled = jit.condition(cond).expect("compiled");
     let mut interpreter = Interpreter::new(&program);
-    let hand_written = |row: &Row| {
-        row.is_present(VIOLATION_TYPE)
-            && row.get(VIOLATION_TYPE) == speeding_id
-            && row.is_present(envelope::SEVERITY)
-            && row.get(envelope::SEVERITY) as u32 >= MEDIUM
-            && row.is_present(envelope::CONFIDENCE)
-            && row.float(envelope::CONFIDENCE) > 0.85
-    };
+    let hand_written = |row: &Row| speeding_by_hand(row, speeding_id);
     let expected: Vec<bool> = rows
         .iter()
         .map(|row| interpreter.eval(&context(row), cond) == Value::Bool(true))

@@ -86,6 +86,18 @@ pub fn speeding_program() -> (Program, NodeId) {
 }
 
 /// Rows with every mix of the three tests, some fields absent.
+/// The speeding condition written by hand in Rust (the floor both benches compare with);
+/// `speeding_id` is the interned `speeding`.
+#[inline]
+pub fn speeding_by_hand(row: &Row, speeding_id: u64) -> bool {
+    row.is_present(VIOLATION_TYPE)
+        && row.get(VIOLATION_TYPE) == speeding_id
+        && row.is_present(envelope::SEVERITY)
+        && row.get(envelope::SEVERITY) as u32 >= MEDIUM
+        && row.is_present(envelope::CONFIDENCE)
+        && row.float(envelope::CONFIDENCE) > 0.85
+}
+
 pub fn rows(interner: &mut Interner) -> Vec<Arc<Row>> {
     let kinds = [interner.intern("speeding"), interner.intern("red_light")];
     (0..ROWS)
