@@ -216,15 +216,11 @@ impl<'a> Pass<'a> {
         let mut wire = Wire { bytes, pos: 0 };
         let mut seen = 0u8;
         while let Some((field, wire_type)) = wire.key()? {
-            let name: &[u8] = match field {
-                1 => b"latitude",
-                2 => b"longitude",
-                3 => b"address",
-                _ => {
-                    wire.skip(wire_type)?;
-                    continue;
-                }
+            let Some(name) = wire::location_field(field) else {
+                wire.skip(wire_type)?;
+                continue;
             };
+            let name = name.as_bytes();
             if seen & (1 << field) != 0 {
                 return None;
             }

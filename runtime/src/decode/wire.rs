@@ -178,14 +178,9 @@ pub(super) fn location<'a>(bytes: &'a [u8], arena: &'a Bump) -> Option<Tok<'a>> 
     let mut entries = ArenaVec::with_capacity_in(3, arena);
     let mut seen = 0u8;
     while let Some((field, wire_type)) = wire.key()? {
-        let name = match field {
-            1 => "latitude",
-            2 => "longitude",
-            3 => "address",
-            _ => {
-                wire.skip(wire_type)?;
-                continue;
-            }
+        let Some(name) = location_field(field) else {
+            wire.skip(wire_type)?;
+            continue;
         };
         if seen & (1 << field) != 0 {
             return None;
@@ -271,6 +266,16 @@ fn list<'a>(bytes: &'a [u8], depth: usize, arena: &'a Bump) -> Option<Tok<'a>> {
         items.push(value(wire.delimited(wire_type)?, depth + 1, arena)?);
     }
     Some(Tok::List(items.into_bump_slice()))
+}
+
+/// The name of a `cbp.v1.Location` field by its number (`None`: a field to skip).
+pub(super) fn location_field(field: u32) -> Option<&'static str> {
+    match field {
+        1 => Some("latitude"),
+        2 => Some("longitude"),
+        3 => Some("address"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
