@@ -217,16 +217,25 @@ pub mod write {
         }
     }
 
-    /// An array of strings.
-    pub fn strs<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>) {
+    /// An array: `write_item` writes each item, the commas come between.
+    pub fn array<T>(
+        out: &mut Vec<u8>,
+        items: impl IntoIterator<Item = T>,
+        mut write_item: impl FnMut(&mut Vec<u8>, T),
+    ) {
         out.push(b'[');
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            str(out, item);
+            write_item(out, item);
         }
         out.push(b']');
+    }
+
+    /// An array of strings.
+    pub fn strs<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>) {
+        array(out, items, str);
     }
 
     /// Writes an object's keys and values in order: `{` at the start, `}` at [`Object::end`].
@@ -269,16 +278,7 @@ impl Json {
             Json::Int(i) => write::int(out, *i),
             Json::Float(f) => write::float(out, *f),
             Json::Str(s) => write::str(out, s),
-            Json::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    item.write(out);
-                }
-                out.push(b']');
-            }
+            Json::Array(items) => write::array(out, items, |out, item| item.write(out)),
             Json::Object(entries) => {
                 let mut object = write::Object::new(out);
                 for (key, value) in entries {

@@ -238,29 +238,17 @@ impl Record {
                 write::str(o.key("node"), &d.node);
                 write::str(o.key("time"), &d.time);
                 d.priority.write(o.key("priority"));
-                let out = o.key("actions");
-                out.push(b'[');
-                for (i, action) in d.actions.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
+                write::array(o.key("actions"), &d.actions, |out, action| {
                     let mut a = write::Object::new(out);
                     write::str(a.key("type"), &action.kind);
                     write::str(a.key("target"), &action.target);
                     action.params.write(a.key("params"));
                     a.end();
-                }
-                out.push(b']');
+                });
                 d.approval.write(o.key("approval"));
-                let out = o.key("rationale");
-                out.push(b'[');
-                for (i, item) in d.rationale.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    item.write(out);
-                }
-                out.push(b']');
+                write::array(o.key("rationale"), &d.rationale, |out, item| {
+                    item.write(out)
+                });
             }
             Record::Approval(a) => {
                 write::str(o.key("decision_id"), &a.decision_id);

@@ -198,16 +198,9 @@ pub fn write_value(program: &Program, interner: &Interner, value: &Value, out: &
         Value::Str(s) | Value::Zone(s) => write::str(out, s),
         Value::Timestamp(ms) => write::str(out, &format_rfc3339(*ms)),
         Value::Enum(id, index) => write_enum(program, *id, *index, out),
-        Value::List(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(program, interner, item, out);
-            }
-            out.push(b']');
-        }
+        Value::List(items) => write::array(out, items.iter(), |out, item| {
+            write_value(program, interner, item, out)
+        }),
         Value::Map(entries) => {
             let mut object = write::Object::new(out);
             for (key, item) in entries.iter() {
