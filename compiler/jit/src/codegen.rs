@@ -1,11 +1,11 @@
-//! Cranelift IR for one condition: the nodes under a root, in id order, in one basic block.
+//! Cranelift IR for one condition: the nodes under a root, in id order.
 //!
 //! Every compiled node is total (checked integer arithmetic yields null instead of trapping,
 //! divisors are guarded) and pure, so evaluating both sides of `and`, `or`, `??` and `if`
-//! gives exactly the result short-circuit evaluation would. The function is therefore one
-//! straight-line block of loads, ALU operations and `select`s — no branches to mispredict —
-//! and each node under the root (hash-consed, so shared subexpressions are one node) is one
-//! SSA value, computed once.
+//! gives exactly the result short-circuit evaluation would. Below the top-level `and`s the
+//! code is therefore straight-line loads, ALU operations and `select`s — no branches to
+//! mispredict — and each node under the root (hash-consed, so shared subexpressions are one
+//! node) is one SSA value, computed once per path.
 //!
 //! A scalar node's value is its bits (`i64` or `f64`) and, unless it always has one, an `i8`
 //! validity flag; a boolean node's value is a pair of `i8` flags, "certainly true" and
@@ -15,10 +15,12 @@
 //! Most rows have every field a condition reads, so the function first tests all the
 //! presence bits the condition reads at once (one mask per presence word). When they are all
 //! set it takes a fast path where no load can be null — loads carry no validity flag, `present`
-//! is constant true — and the top-level conjuncts of the condition are tested in order,
-//! returning false at the first false one (what `&&` does; a later conjunct cannot change a
-//! false `and`, and every node is pure). Otherwise it runs the general code above. Both
-//! compute the same result; the fast path only drops work whose outcome is known.
+//! is constant true. Otherwise it runs the general three-valued code. On both paths the
+//! top-level conjuncts of the condition are tested in order, returning false at the first
+//! one that is certainly false (what `&&` does; a later conjunct cannot change a false `and`,
+//! and every node is pure), so a row missing a field only pays for the conjuncts up to the
+//! first false one. Both paths compute the same result; the fast path only drops work whose
+//! outcome is known.
 
 use crate::JitError;
 use crate::shape::{Analysis, ArithKind, Needs, Repr, Shape, arith_result, list_items, repr};
@@ -28,7 +30,7 @@ use cbp_ir::{Program, RowRef, Scalar, Ty};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName, Value, types,
+    AbiParam, Endianness, InstBuilder, MemFlagsData, Signature, UserFuncName, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module};
@@ -114,6 +116,8 @@ pub fn build_condition<M: Module>(
         needs: Needs::default(),
         assume_present: false,
         negations: HashMap::new(),
+        orderings: HashMap::new(),
+        little_endian: module.isa().endianness() == Endianness::Little,
     };
     let emitted = match params {
         Some(_) => translator.condition(root),
@@ -165,6 +169,13 @@ struct Translator<'a, 'b> {
     /// `not1(x)` → `x`: a boolean whose "false" flag is the negation of its "true" flag is
     /// never null, which lets the fast path branch on `x` and return it as the result.
     negations: HashMap<Value, Value>,
+    /// A float ordering of operands that are never null, by its "false" flag: its "true"
+    /// flag and its "unordered" flag (a NaN operand, which makes it null). The `u8` result
+    /// is then `t + 2 * unordered`, one comparison instead of computing "false".
+    orderings: HashMap<Value, (Value, Value)>,
+    /// The target stores the low half of a word first (a `u32` enum index is then a 32-bit
+    /// load at the word's own offset).
+    little_endian: bool,
 }
 
 fn row_index(row: RowRef) -> usize {
@@ -229,10 +240,35 @@ impl Translator<'_, '_> {
             self.builder.ins().return_(&[result]);
             return Ok(());
         }
-        // The bits of the mask that are clear in the word, over every word read: zero when
-        // every field read is present (`not`, then `test` against the mask, on x86-64).
+        let fast = self.builder.create_block();
+        let general = self.builder.create_block();
+        // Laid out after the fast path, which then falls through from the entry.
+        self.builder.set_cold_block(general);
+        match self.missing(&masks) {
+            Some(missing) => self.builder.ins().brif(missing, general, &[], fast, &[]),
+            None => self.builder.ins().jump(fast, &[]),
+        };
+        self.builder.switch_to_block(fast);
+        self.assume_present = true;
+        self.values.clear();
+        self.conjunct_chain(root)?;
+        // The same chain in the three-valued code: a conjunct that is certainly false (its
+        // fields present and the test failing) still returns false at once, so a row
+        // missing a field the condition reads only pays for the conjuncts up to the first
+        // false one.
+        self.builder.switch_to_block(general);
+        self.assume_present = false;
+        self.values.clear();
+        self.conjunct_chain(root)?;
+        Ok(())
+    }
+
+    /// The bits of the masks that are clear in their presence words, or-ed over the words:
+    /// zero when every field of the masks is present (`not`, then `test` against the mask, on
+    /// x86-64). `None` for no mask.
+    fn missing(&mut self, masks: &BTreeMap<(usize, u32), u64>) -> Option<Value> {
         let mut missing: Option<Value> = None;
-        for (&(row, word_index), &mask) in &masks {
+        for (&(row, word_index), &mask) in masks {
             let word = self.word(row, word_index);
             let b = &mut self.builder;
             let absent = b.ins().bnot(word);
@@ -242,23 +278,7 @@ impl Translator<'_, '_> {
                 None => absent,
             });
         }
-        let fast = self.builder.create_block();
-        let general = self.builder.create_block();
-        // Laid out after the fast path, which then falls through from the entry.
-        self.builder.set_cold_block(general);
-        if let Some(missing) = missing {
-            self.builder.ins().brif(missing, general, &[], fast, &[]);
-        }
-        self.builder.switch_to_block(fast);
-        self.assume_present = true;
-        self.values.clear();
-        self.fast_path(root)?;
-        self.builder.switch_to_block(general);
-        self.assume_present = false;
-        self.values.clear();
-        let result = self.general(root)?;
-        self.builder.ins().return_(&[result]);
-        Ok(())
+        missing
     }
 
     /// Every node under `root` in one straight-line block; the `u8` result.
@@ -270,6 +290,15 @@ impl Translator<'_, '_> {
 
     /// 1 when true, 0 when false, 2 when neither: 2 - 2f - t.
     fn result(&mut self, t: Value, f: Value) -> Value {
+        if let Some(&(ordering_t, unordered)) = self.orderings.get(&f)
+            && ordering_t == t
+        {
+            // t, f and "unordered" are exclusive and one of them holds: 2 - 2f - t is
+            // t + 2 * unordered, without the opposite comparison behind `f`.
+            let b = &mut self.builder;
+            let twice = b.ins().ishl_imm_u(unordered, 1);
+            return b.ins().bor(twice, t);
+        }
         let b = &mut self.builder;
         let twice_f = b.ins().ishl_imm_u(f, 1);
         let sum = b.ins().iadd(twice_f, t);
@@ -277,10 +306,14 @@ impl Translator<'_, '_> {
         b.ins().isub(unknown, sum)
     }
 
-    /// The top-level conjuncts in order, on rows where every slot read is present: a false
-    /// conjunct returns 0 at once; after the last, 1 when all were true, else null (a NaN
-    /// ordering or an overflow can still make a conjunct null).
-    fn fast_path(&mut self, root: NodeId) -> Result<(), JitError> {
+    /// The top-level conjuncts in order: a conjunct that is certainly false returns 0 at once
+    /// (the `and` is false whatever the others are; every node is pure, so skipping them
+    /// changes nothing else); after the last, 1 when all were true, else null. On the fast
+    /// path (`assume_present`) only a NaN ordering or an overflow can make a conjunct null;
+    /// otherwise a missing field can too. Blocks after the first are cold unless on the
+    /// fast path.
+    fn conjunct_chain(&mut self, root: NodeId) -> Result<(), JitError> {
+        let cold = !self.assume_present;
         let mut parts = Vec::new();
         self.conjuncts(root, &mut parts);
         // The "true" flags of the conjuncts passed so far that could be null: a conjunct
@@ -301,6 +334,9 @@ impl Translator<'_, '_> {
                 break;
             }
             let next = self.builder.create_block();
+            if cold {
+                self.builder.set_cold_block(next);
+            }
             if never_null {
                 self.builder.ins().brif(t, next, &[], stop, &[]);
             } else {
@@ -518,10 +554,11 @@ impl Translator<'_, '_> {
                 let b = &mut self.builder;
                 let bits = match repr(*ty) {
                     // An enum slot holds a `u32` variant index (the interpreter reads
-                    // `bits as u32`).
+                    // `bits as u32`): a zero-extending 32-bit load of the word's low half
+                    // (one `mov` on x86-64, where masking the 64-bit word took two).
                     Repr::Int if matches!(ty, Scalar::Enum(_)) => {
-                        let raw = b.ins().load(types::I64, readonly(), words, at);
-                        b.ins().band_imm_u(raw, i64::from(u32::MAX))
+                        let low = if self.little_endian { at } else { at + 4 };
+                        b.ins().uload32(readonly(), words, low)
                     }
                     Repr::Int => b.ins().load(types::I64, readonly(), words, at),
                     Repr::Float => b.ins().load(types::F64, readonly(), words, at),
@@ -774,7 +811,11 @@ impl Translator<'_, '_> {
             let holds = b.ins().fcmp(float_cc(op), a, c);
             let fails = b.ins().fcmp(float_cc(opposite), a, c);
             return Ok(match valid {
-                None => Val::Logic { t: holds, f: fails },
+                None => {
+                    let unordered = self.unordered(lhs, a, rhs, c);
+                    self.orderings.insert(fails, (holds, unordered));
+                    Val::Logic { t: holds, f: fails }
+                }
                 Some(valid) => Val::Logic {
                     t: b.ins().band(holds, valid),
                     f: b.ins().band(fails, valid),
@@ -788,6 +829,25 @@ impl Translator<'_, '_> {
         };
         let (t, f) = self.logic_of(holds, valid);
         Ok(Val::Logic { t, f })
+    }
+
+    /// Whether `a` or `c` is NaN, as an `i8` flag. A float literal that is not NaN is left
+    /// out of the test (then `fcmp uno` compares the other operand with itself, needing no
+    /// constant).
+    fn unordered(&mut self, lhs: NodeId, a: Value, rhs: NodeId, c: Value) -> Value {
+        let number = |id: NodeId| {
+            matches!(
+                self.program.node(id),
+                Some(Node::Lit(Lit::Float(bits) | Lit::Distance(bits)))
+                    if !f64::from_bits(*bits).is_nan()
+            )
+        };
+        let (x, y) = match (number(lhs), number(rhs)) {
+            (false, true) => (a, a),
+            (true, false) => (c, c),
+            _ => (a, c),
+        };
+        self.builder.ins().fcmp(FloatCC::Unordered, x, y)
     }
 
     /// `item in [a, b, …]`: null when `item` is; otherwise whether some element equals it (a

@@ -42,16 +42,22 @@ impl JitEvaluator {
             .map_or(0, |c| c.iter().flatten().count())
     }
 
-    fn compiled(&mut self, program: &Program, interner: &Interner) -> &[Option<CompiledCondition>] {
-        self.compiled
-            .get_or_insert_with(|| compile(program, interner))
+    /// Compiles the program's conditions, once. Kept out of line: inlined, its frame (six
+    /// registers saved, 248 bytes of stack) was paid by every evaluation, which it made
+    /// about twice as slow.
+    #[cold]
+    #[inline(never)]
+    fn compile_now(&mut self, program: &Program, interner: &Interner) {
+        self.compiled = Some(compile(program, interner));
     }
 
+    /// The compiled condition's result, or `None` when `node` is left to the interpreter.
+    #[inline]
     fn native(&mut self, cx: &EvalContext<'_>, node: NodeId) -> Option<Option<bool>> {
-        let condition = self
-            .compiled(cx.program, cx.interner)
-            .get(node.0 as usize)?
-            .as_ref()?;
+        if self.compiled.is_none() {
+            self.compile_now(cx.program, cx.interner);
+        }
+        let condition = self.compiled.as_deref()?.get(node.0 as usize)?.as_ref()?;
         Some(condition.eval(cx.trigger, cx.candidate.map(|row| &**row)))
     }
 }
@@ -98,6 +104,7 @@ impl Evaluator for JitEvaluator {
         "jit"
     }
 
+    #[inline]
     fn eval(&mut self, cx: &EvalContext<'_>, node: NodeId) -> Value {
         match self.native(cx, node) {
             Some(Some(b)) => Value::Bool(b),
@@ -106,6 +113,7 @@ impl Evaluator for JitEvaluator {
         }
     }
 
+    #[inline]
     fn eval_bool(&mut self, cx: &EvalContext<'_>, node: NodeId) -> bool {
         match self.native(cx, node) {
             Some(result) => result == Some(true),

@@ -1,7 +1,7 @@
 //! Compiling a program's conditions into executable memory.
 
 use crate::JitError;
-use crate::call::{CodeMemory, CompiledCondition};
+use crate::call::{CodeMemory, CompiledCondition, near_memory};
 use crate::codegen::{build_condition, define_condition};
 use crate::isa::host_isa;
 use crate::shape::{Analysis, Unsupported};
@@ -65,7 +65,11 @@ impl Jit {
     ) -> Result<Jit, JitError> {
         let analysis = Analysis::new(program);
         let isa = host_isa(false)?;
-        let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        if let Some(memory) = near_memory() {
+            builder.memory_provider(memory);
+        }
+        let mut module = JITModule::new(builder);
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
         let mut defined = Vec::new();
