@@ -8,13 +8,18 @@
 //! `CBP_KAFKA_PARTITIONS` (default 1) partitions the input topic; each event is keyed by its
 //! zone, as a city partitions its feed. With more than one partition the node keeps a
 //! watermark per partition (`clock.watermarks = "per_source"`), or the partitions' events,
-//! consumed a fetch of one after a fetch of another, would be late against each other;
-//! `CBP_KAFKA_WATERMARKS=global` keeps one clock anyway. The node takes each partition's
-//! backlog a fetch at a time (librdkafka's `max.partition.fetch.bytes`, 1 MiB, some 3,000
-//! events, hours of the city's time), so partitions drift apart and events of the one
-//! behind fall behind the timers and are dead-lettered as late; `CBP_KAFKA_FETCH_BYTES`
-//! sets it smaller. `CBP_KAFKA_DRAIN=1` measures the
-//! broker and the client alone: the same messages consumed in a group and dropped, no node.
+//! handed over a run of one partition after a run of another, would be late against each
+//! other; `CBP_KAFKA_WATERMARKS=global` keeps one clock anyway. librdkafka hands the node
+//! each partition's prefetched backlog a run at a time (up to 100,000 messages, days of the
+//! city's time), so the partitions are run far apart; the consumer tells the core which
+//! partitions it has and which still have a backlog on the broker, and those hold the timers
+//! back (a partition with no event yet holds them where they are), so no event falls behind
+//! the timers (`README.md`, *Per-source watermarks*): the dead letters printed are the
+//! city's own, five malformed events a day and the one event a day ten minutes behind its
+//! predecessor (late for its partition as for one clock: refused on arrival).
+//! `CBP_KAFKA_FETCH_BYTES` sets
+//! `max.partition.fetch.bytes`. `CBP_KAFKA_DRAIN=1` measures the broker and the client
+//! alone: the same messages consumed in a group and dropped, no node.
 //!
 //! `cargo bench -p cbp-node --bench kafka`
 #![allow(clippy::unwrap_used, clippy::expect_used)]

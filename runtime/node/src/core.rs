@@ -92,6 +92,10 @@ pub enum Request {
         bundle: Option<Vec<u8>>,
         reply: Reply<Reloaded>,
     },
+    /// What a source says of itself beyond its events (the Kafka consumer: partitions
+    /// assigned, revoked, with a backlog): decides when timers may run on, with per-source
+    /// watermarks; not journaled (the ticks it lets through are).
+    Sources(Vec<crate::watermarks::Note>),
 }
 
 /// What became of a group of inputs.
@@ -213,7 +217,7 @@ impl Core {
     fn replay(&mut self) -> Result<u64, StoreError> {
         self.engine = new_engine(&self.program, &self.options);
         self.seen = Seen::new(self.options.dedup_window_ms, DEDUP_KEEP);
-        self.watermarks = new_watermarks(&self.options);
+        let before = std::mem::replace(&mut self.watermarks, new_watermarks(&self.options));
         if self.watermarks.is_some() {
             self.engine.hold_timers();
         }
@@ -225,7 +229,7 @@ impl Core {
         // The sources replayed count as heard from now: each holds timers back until it has
         // been quiet for the idle timeout.
         let now = Instant::now();
-        self.store.for_each_input(|seq, input| {
+        let replayed = self.store.for_each_input(|seq, input| {
             apply(engine, seq, &input, &mut |_| {});
             let head = Head::of(&input);
             if let Some(key) = head.identity {
@@ -236,7 +240,12 @@ impl Core {
             }
             count += 1;
             Ok(())
-        })?;
+        });
+        // What the sources said of themselves (a backlog, revoked) is not in the journal.
+        if let Some(after) = &mut self.watermarks {
+            after.replayed(before.as_ref());
+        }
+        replayed?;
         Ok(count)
     }
 
@@ -435,6 +444,15 @@ impl Core {
                     self.flush_inputs(&mut inputs, &mut waiting, None);
                     self.finish_in_flight();
                     let _ = reply.send(self.reload(program, bundle.as_deref()));
+                }
+                Request::Sources(notes) => {
+                    if let Some(watermarks) = &mut self.watermarks {
+                        watermarks.note(&notes, Instant::now());
+                        // What is published is committed (nothing is in flight, as a rule,
+                        // with per-source watermarks).
+                        self.finish_in_flight();
+                        self.publish();
+                    }
                 }
             }
         }

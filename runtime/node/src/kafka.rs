@@ -5,12 +5,21 @@
 //! never loses an event; a message delivered again after a crash is recognised by its
 //! `model_id` and `event_id` and not run twice. Partitioning the input by zone is how a city
 //! outgrows one machine: more nodes join the group and each takes its partitions.
+//!
+//! Each topic-partition is a source of its own for per-source watermarks, and the consumer
+//! tells the core what it knows of them beyond their messages ([`Note`]): a partition just
+//! assigned, or with messages on the broker past what was delivered, has a backlog (it holds
+//! the timers back, however long its messages wait behind another partition's in the
+//! client's queue, and with no event yet holds them where they are) until a lag check finds
+//! it caught up; a partition revoked holds nothing back. So a backlog on several partitions,
+//! handed over a partition's prefetch at a time, runs with no event late.
 
 use crate::config::KafkaSection;
 use crate::core::{Ingested, Request};
 use crate::inputs::Arrivals;
 use crate::metrics::Metrics;
 use crate::store::Input;
+use crate::watermarks::Note;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
@@ -32,6 +41,9 @@ const BATCH: usize = 2048;
 /// committed (`fdatasync`) on its own thread every other batch.
 const IN_FLIGHT: usize = 3;
 
+/// How often each assigned partition's backlog is checked (a broker round trip each).
+const LAG_CHECK: Duration = Duration::from_secs(1);
+
 /// A batch the core has, and the offsets to commit once it has committed the batch.
 type Pending = (
     oneshot::Receiver<Result<Ingested, String>>,
@@ -50,16 +62,19 @@ fn client_config(section: &KafkaSection) -> ClientConfig {
 /// Consumes the configured topics until `stop` turns true.
 pub async fn consume(
     section: KafkaSection,
+    per_source: bool,
     core: mpsc::Sender<Request>,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let consumer: StreamConsumer = client_config(&section)
-        .set("group.id", &section.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .map_err(|e| format!("kafka: cannot create the consumer: {e}"))?;
+    let consumer: Arc<StreamConsumer> = Arc::new(
+        client_config(&section)
+            .set("group.id", &section.group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .map_err(|e| format!("kafka: cannot create the consumer: {e}"))?,
+    );
     let topics: Vec<&str> = section.topics.iter().map(String::as_str).collect();
     consumer
         .subscribe(&topics)
@@ -70,12 +85,44 @@ pub async fn consume(
         section.brokers,
         section.group_id
     );
-    let mut in_flight: VecDeque<Pending> = VecDeque::new();
     let mut sources = Sources::default();
+    let result = consume_loop(
+        &consumer,
+        proto,
+        per_source,
+        &core,
+        &metrics,
+        &mut sources,
+        &mut stop,
+    )
+    .await;
+    // Stopped (or failed): the partitions hold nothing back any more.
+    let released = sources.release();
+    if !released.is_empty() {
+        let _ = core.try_send(Request::Sources(released));
+    }
+    result
+}
+
+/// The consumer's loop: batches to the core, offsets committed after them, and what the
+/// core should know of the partitions ([`Sources::notes`]) ahead of the batches.
+async fn consume_loop(
+    consumer: &Arc<StreamConsumer>,
+    proto: bool,
+    per_source: bool,
+    core: &mpsc::Sender<Request>,
+    metrics: &Metrics,
+    sources: &mut Sources,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), String> {
+    let mut in_flight: VecDeque<Pending> = VecDeque::new();
     // Each message's identity, zone and time are read here, as it is taken, on the
     // consumer's thread rather than the core's.
     let mut inputs = Arrivals::with_capacity(BATCH);
     let mut offsets = TopicPartitionList::new();
+    let mut lag_check = tokio::time::interval(LAG_CHECK);
+    lag_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut checking: Option<tokio::task::JoinHandle<Vec<Lag>>> = None;
     loop {
         // A batch goes to the core at once when the core has none, else when it is full:
         // while the core runs one batch the next fills up, so every transaction (one fsync)
@@ -83,6 +130,8 @@ pub async fn consume(
         let full = inputs.len() >= BATCH;
         if !inputs.is_empty() && (in_flight.is_empty() || full) && in_flight.len() < IN_FLIGHT {
             metrics.source("kafka", inputs.len() as u64);
+            // A partition assigned is announced before its first messages reach the core.
+            tell(core, sources.notes(consumer)).await?;
             // Effects first, then the offsets: a crash in between means a redelivery, which
             // the core recognises. Batches commit in the order they are handed over.
             let (reply, answer) = oneshot::channel();
@@ -100,7 +149,7 @@ pub async fn consume(
         }
         tokio::select! {
             message = consumer.recv(), if !full => match message {
-                Ok(message) => take(&message, proto, &mut sources, &mut inputs, &mut offsets),
+                Ok(message) => take(&message, proto, sources, &mut inputs, &mut offsets),
                 Err(e) => {
                     tracing::warn!("kafka: {e}");
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -108,8 +157,18 @@ pub async fn consume(
             },
             answer = oldest(&mut in_flight), if !in_flight.is_empty() => {
                 if let Some((_, offsets)) = in_flight.pop_front() {
-                    committed(&consumer, answer, &offsets)?;
+                    committed(consumer, answer, &offsets)?;
                 }
+            }
+            // Only per-source watermarks use the backlogs (a broker round trip each).
+            _ = lag_check.tick(), if per_source && checking.is_none() => {
+                let (consumer, assigned) = (consumer.clone(), sources.assigned(consumer));
+                checking = Some(tokio::task::spawn_blocking(move || lags(&consumer, &assigned)));
+            }
+            lags = checked(&mut checking), if checking.is_some() => {
+                checking = None;
+                sources.take_lags(lags);
+                tell(core, sources.notes(consumer)).await?;
             }
             _ = stop.changed() => break,
         }
@@ -117,9 +176,28 @@ pub async fn consume(
     // Stopping: what the core was given is committed (it finishes its queue); so are the
     // offsets.
     while let Some((answer, offsets)) = in_flight.pop_front() {
-        committed(&consumer, answer.await, &offsets)?;
+        committed(consumer, answer.await, &offsets)?;
     }
     Ok(())
+}
+
+/// Sends the core what changed of the partitions, if anything.
+async fn tell(core: &mpsc::Sender<Request>, notes: Vec<Note>) -> Result<(), String> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    core.send(Request::Sources(notes))
+        .await
+        .map_err(|_| "kafka: the node is stopping".to_string())
+}
+
+/// The result of the lag check under way (never ready when there is none); a check that
+/// failed found nothing.
+async fn checked(checking: &mut Option<tokio::task::JoinHandle<Vec<Lag>>>) -> Vec<Lag> {
+    match checking {
+        Some(handle) => handle.await.unwrap_or_default(),
+        None => std::future::pending().await,
+    }
 }
 
 /// The answer to the oldest batch in flight (never ready when there is none).
@@ -154,23 +232,173 @@ fn committed(
     }
 }
 
-/// The source names of the topic-partitions seen, made once each (not per message).
+/// The topic-partitions seen or assigned: each one's source name (made once, not per
+/// message), and what the core was last told of it.
 #[derive(Default)]
-struct Sources(Vec<(String, i32, Arc<str>)>);
+struct Sources(Vec<Partition>);
+
+struct Partition {
+    topic: String,
+    partition: i32,
+    name: Arc<str>,
+    /// In the assignment, as the core was told.
+    assigned: bool,
+    /// The last lag check found messages on the broker not delivered yet.
+    lagging: bool,
+    /// The core was told it has a backlog.
+    backlog: bool,
+}
+
+/// What a lag check found of an assigned partition: whether the broker has messages past
+/// what the consumer delivered (or, before its first message, past where the group starts
+/// it).
+struct Lag {
+    topic: String,
+    partition: i32,
+    backlog: bool,
+}
 
 impl Sources {
-    fn of(&mut self, topic: &str, partition: i32) -> Arc<str> {
-        if let Some((_, _, name)) = self
+    fn of(&mut self, topic: &str, partition: i32) -> &mut Partition {
+        let found = self
             .0
             .iter()
-            .find(|(t, p, _)| *p == partition && t == topic)
-        {
-            return name.clone();
-        }
-        let name: Arc<str> = source_name(topic, partition).into();
-        self.0.push((topic.to_string(), partition, name.clone()));
-        name
+            .position(|p| p.partition == partition && p.topic == topic);
+        let index = match found {
+            Some(index) => index,
+            None => {
+                self.0.push(Partition {
+                    topic: topic.to_string(),
+                    partition,
+                    name: source_name(topic, partition).into(),
+                    assigned: false,
+                    lagging: false,
+                    backlog: false,
+                });
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[index]
     }
+
+    /// The consumer's assignment now (empty when it cannot say).
+    fn assigned(&self, consumer: &StreamConsumer) -> Vec<(String, i32)> {
+        consumer
+            .assignment()
+            .map(|list| {
+                list.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What changed since the core was last told: partitions assigned or revoked (the
+    /// assignment is read now, a local call), backlogs found or caught up (as the last lag
+    /// check saw them).
+    fn notes(&mut self, consumer: &StreamConsumer) -> Vec<Note> {
+        let mut notes = Vec::new();
+        let Ok(assignment) = consumer.assignment() else {
+            return notes;
+        };
+        let mut now_assigned = Vec::with_capacity(assignment.count());
+        for element in assignment.elements() {
+            let partition = self.of(element.topic(), element.partition());
+            if !partition.assigned {
+                // Presumed behind until a lag check finds it is not.
+                partition.assigned = true;
+                partition.lagging = true;
+                partition.backlog = true;
+                notes.push(Note::Backlog(partition.name.clone()));
+            }
+            now_assigned.push((element.partition(), partition.name.clone()));
+        }
+        for partition in &mut self.0 {
+            let still = now_assigned
+                .iter()
+                .any(|(p, name)| *p == partition.partition && *name == partition.name);
+            if partition.assigned && !still {
+                partition.assigned = false;
+                partition.lagging = false;
+                partition.backlog = false;
+                notes.push(Note::Revoked(partition.name.clone()));
+                continue;
+            }
+            let backlog = partition.assigned && partition.lagging;
+            if backlog != partition.backlog {
+                partition.backlog = backlog;
+                notes.push(match backlog {
+                    true => Note::Backlog(partition.name.clone()),
+                    false => Note::CaughtUp(partition.name.clone()),
+                });
+            }
+        }
+        notes
+    }
+
+    fn take_lags(&mut self, lags: Vec<Lag>) {
+        for lag in lags {
+            self.of(&lag.topic, lag.partition).lagging = lag.backlog;
+        }
+    }
+
+    /// Every partition assigned, revoked (the consumer stops).
+    fn release(&mut self) -> Vec<Note> {
+        let mut notes = Vec::new();
+        for partition in &mut self.0 {
+            if partition.assigned {
+                partition.assigned = false;
+                notes.push(Note::Revoked(partition.name.clone()));
+            }
+        }
+        notes
+    }
+}
+
+/// Which of the `assigned` partitions have messages on the broker the consumer has not
+/// delivered: its position (past the last message delivered, control records included)
+/// behind the partition's end (the high watermark, or the last stable offset when reading
+/// committed), or, before its first message, the group's committed offset (else the
+/// earliest, as `auto.offset.reset` says) behind it. Broker round trips: run off the async
+/// threads. A partition the broker does not answer for is left out (as it was).
+fn lags(consumer: &StreamConsumer, assigned: &[(String, i32)]) -> Vec<Lag> {
+    let timeout = Duration::from_secs(2);
+    let positions = consumer.position().unwrap_or_default();
+    let offset = |list: &TopicPartitionList, topic: &str, partition: i32| match list
+        .find_partition(topic, partition)
+        .map(|e| e.offset())
+    {
+        Some(Offset::Offset(offset)) => Some(offset),
+        _ => None,
+    };
+    let mut unstarted = TopicPartitionList::new();
+    for (topic, partition) in assigned {
+        if offset(&positions, topic, *partition).is_none() {
+            unstarted.add_partition(topic, *partition);
+        }
+    }
+    let starts = match unstarted.count() {
+        0 => TopicPartitionList::new(),
+        _ => consumer
+            .committed_offsets(unstarted, timeout)
+            .unwrap_or_default(),
+    };
+    let mut lags = Vec::with_capacity(assigned.len());
+    for (topic, partition) in assigned {
+        let Ok((low, high)) = consumer.fetch_watermarks(topic, *partition, timeout) else {
+            continue;
+        };
+        let from = offset(&positions, topic, *partition)
+            .or_else(|| offset(&starts, topic, *partition))
+            .unwrap_or(low);
+        lags.push(Lag {
+            topic: topic.clone(),
+            partition: *partition,
+            backlog: high > from,
+        });
+    }
+    lags
 }
 
 /// One message into the batch: its input (tagged with its topic-partition, the source of
@@ -194,7 +422,10 @@ fn take(
         Input::Line(text.trim_end().to_string())
     };
     inputs.push(Input::Sourced(
-        sources.of(message.topic(), message.partition()),
+        sources
+            .of(message.topic(), message.partition())
+            .name
+            .clone(),
         Box::new(input),
     ));
     let _ = offsets.add_partition_offset(

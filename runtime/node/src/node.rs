@@ -107,8 +107,10 @@ impl Node {
         let mut sources = Vec::new();
         if let Some(kafka) = config.kafka.clone() {
             let (core, metrics, stop) = (requests.clone(), metrics.clone(), stopped.clone());
+            let per_source = config.source_idle_ms().is_some();
             sources.push(tokio::spawn(async move {
-                if let Err(e) = crate::kafka::consume(kafka, core, metrics, stop).await {
+                if let Err(e) = crate::kafka::consume(kafka, per_source, core, metrics, stop).await
+                {
                     tracing::error!("{e}");
                 }
             }));

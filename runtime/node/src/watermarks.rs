@@ -12,6 +12,21 @@
 //!   for longer than `clock.source_idle` (wall time) stops holding them back, and when
 //!   every source is quiet the idle advance moves the clock on as before.
 //!
+//! A source may also say what it knows beyond its events ([`Note`]; the Kafka consumer
+//! does, from its assignment and each partition's lag), which makes a replayed backlog on
+//! several partitions run without a late event:
+//!
+//! - a source with a **backlog** (a partition just assigned, or with messages on the broker
+//!   not delivered yet) is not quiet, however long the wall clock says it has been: it holds
+//!   the timers at its watermark — where they are, while it has no event yet — until it
+//!   has **caught up**, and only then does the idle timeout apply again;
+//! - a source **revoked** holds nothing back.
+//!
+//! The notes are not journaled: like the wall clock, they only decide when a tick is
+//! written, and the ticks are. After a replay (a restart, a reload) the timers wait for a
+//! source to speak before they move ([`Watermarks::replayed`]): the journal names only the
+//! sources heard before the stop, not a partition the consumer is about to name again.
+//!
 //! Events are still run on arrival, never buffered: a decision does not wait for the slow
 //! source. Which source each input came from, and every move of the timers (an
 //! `Input::Tick`), is journaled, so a replay runs the same inputs against the same timers
@@ -23,33 +38,78 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The event-time state of every source the node has heard from.
+/// The event-time state of every source the node has heard from (or been told of).
 ///
-/// The sources holding timers back are kept ordered by their latest event time, so an input
-/// costs O(log sources) however many there are (an MQTT topic per sensor makes thousands);
-/// one gone quiet is dropped from them when it comes first (only the first matters).
+/// The sources holding timers back are kept ordered by their latest event time (one with no
+/// time yet first), so an input costs O(log sources) however many there are (an MQTT topic
+/// per sensor makes thousands); one gone quiet is dropped from them when it comes first
+/// (only the first matters).
 #[derive(Clone, Debug)]
 pub struct Watermarks {
     lateness_ms: i64,
     /// How long a source may be quiet and still hold timers back.
     idle: Duration,
     sources: HashMap<Arc<str>, Source>,
-    /// The sources that may hold timers back, by latest event time.
+    /// The sources that may hold timers back, by latest event time ([`NO_TIME`] for one
+    /// assigned and not heard from yet).
     holding: BTreeSet<(i64, Arc<str>)>,
     /// Sources changed since the last [`Watermarks::publish`].
     changed: Vec<Arc<str>>,
+    /// Rebuilt from the journal, and no source has spoken since: the sources it names are
+    /// the ones heard before the stop, not every one the node has (a partition not heard
+    /// from yet is not in it), so the timers stay where the journal left them.
+    replayed: bool,
 }
+
+/// Where a source with no event yet stands in the order of the holding sources: first, so
+/// it holds the timers wherever they are.
+const NO_TIME: i64 = i64::MIN;
 
 #[derive(Clone, Debug)]
 struct Source {
-    /// The largest event time seen from it (Unix ms).
-    latest: i64,
-    /// When it was last heard from (wall time).
+    /// The largest event time seen from it (Unix ms); `None`: assigned, nothing heard yet.
+    latest: Option<i64>,
+    /// When it was last heard from, or told of (wall time).
     heard: Instant,
+    /// Has events it has not delivered yet ([`Note::Backlog`]): never quiet.
+    backlog: bool,
+    /// Revoked ([`Note::Revoked`]): holds nothing back until assigned again.
+    revoked: bool,
     /// In `holding`.
     holding: bool,
     /// In `changed`.
     changed: bool,
+}
+
+impl Source {
+    fn new(latest: Option<i64>, heard: Instant) -> Source {
+        Source {
+            latest,
+            heard,
+            backlog: false,
+            revoked: false,
+            holding: false,
+            changed: false,
+        }
+    }
+
+    /// Its place among the holding sources.
+    fn key(&self) -> i64 {
+        self.latest.unwrap_or(NO_TIME)
+    }
+}
+
+/// What a source says of itself beyond its events (the Kafka consumer of its partitions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// It has events it has not delivered yet (a partition just assigned, or lagging): it
+    /// is not quiet, whatever the wall clock says, until [`Note::CaughtUp`]; with no event
+    /// yet, it holds the timers where they are.
+    Backlog(Arc<str>),
+    /// It has delivered all it had: quiet again once `clock.source_idle` passes.
+    CaughtUp(Arc<str>),
+    /// It is no longer the node's (a partition revoked): it holds nothing back.
+    Revoked(Arc<str>),
 }
 
 /// What the API and the metrics show of the watermarks: a copy the core updates with what
@@ -59,18 +119,41 @@ pub struct View {
     lateness_ms: i64,
     idle: Duration,
     timers_at: Option<i64>,
-    /// Source → (latest event time, last heard).
-    sources: BTreeMap<Arc<str>, (i64, Instant)>,
+    sources: BTreeMap<Arc<str>, Seen>,
+}
+
+/// A source as the view has it.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    latest: Option<i64>,
+    heard: Instant,
+    backlog: bool,
+    revoked: bool,
+}
+
+impl From<&Source> for Seen {
+    fn from(source: &Source) -> Seen {
+        Seen {
+            latest: source.latest,
+            heard: source.heard,
+            backlog: source.backlog,
+            revoked: source.revoked,
+        }
+    }
 }
 
 /// A source in `/api/v1/status`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SourceView {
     pub source: String,
-    pub latest_event_time: String,
-    pub watermark: String,
-    /// Heard from within `clock.source_idle`: it holds timers back.
+    /// Null for a source assigned and not heard from yet.
+    pub latest_event_time: Option<String>,
+    pub watermark: Option<String>,
+    /// It holds timers back: heard from within `clock.source_idle`, or with a backlog, and
+    /// not revoked.
     pub active: bool,
+    /// It says it has events not delivered yet (a Kafka partition's lag).
+    pub backlog: bool,
     pub quiet_seconds: f64,
 }
 
@@ -91,6 +174,7 @@ impl Watermarks {
             sources: HashMap::new(),
             holding: BTreeSet::new(),
             changed: Vec::new(),
+            replayed: false,
         }
     }
 
@@ -98,7 +182,8 @@ impl Watermarks {
     pub fn watermark(&self, source: &str) -> Option<i64> {
         self.sources
             .get(source)
-            .map(|s| s.latest.saturating_sub(self.lateness_ms))
+            .and_then(|s| s.latest)
+            .map(|latest| latest.saturating_sub(self.lateness_ms))
     }
 
     /// Why an event of `source` at `time` is late: it is behind its source's watermark.
@@ -116,49 +201,126 @@ impl Watermarks {
 
     /// An event of `source` (its time, when it reads plainly) was run at wall time `now`.
     pub fn observe(&mut self, source: &str, time: Option<i64>, now: Instant) {
-        let (name, known) = match self.sources.get_key_value(source) {
-            Some((name, known)) => (name.clone(), known.clone()),
-            None => {
-                let Some(time) = time else { return };
-                let name: Arc<str> = source.into();
-                let new = Source {
-                    latest: time,
-                    heard: now,
-                    holding: false,
-                    changed: false,
-                };
-                self.sources.insert(name.clone(), new.clone());
-                (name, new)
-            }
+        let name = match self.sources.get_key_value(source) {
+            Some((name, _)) => name.clone(),
+            None if time.is_some() => self.insert(source, now),
+            None => return,
         };
-        let latest = time.map_or(known.latest, |t| known.latest.max(t));
-        if known.holding && latest != known.latest {
-            self.holding.remove(&(known.latest, name.clone()));
+        self.touch(&name, now, |source| {
+            source.latest = source.latest.max(time);
+        });
+    }
+
+    /// Takes in what sources said of themselves at wall time `now`.
+    pub fn note(&mut self, notes: &[Note], now: Instant) {
+        for note in notes {
+            match note {
+                Note::Backlog(name) => {
+                    let name = self.known(name, now);
+                    self.touch(&name, now, |source| {
+                        source.revoked = false;
+                        source.backlog = true;
+                    });
+                }
+                Note::CaughtUp(name) => {
+                    if self.sources.contains_key(name) {
+                        self.touch(name, now, |source| source.backlog = false);
+                    }
+                }
+                Note::Revoked(name) => {
+                    if self.sources.contains_key(name) {
+                        self.touch(name, now, |source| {
+                            source.revoked = true;
+                            source.backlog = false;
+                        });
+                    }
+                }
+            }
         }
-        if !known.holding || latest != known.latest {
-            self.holding.insert((latest, name.clone()));
+    }
+
+    /// The journal has been replayed into these watermarks (`before`: the ones the node had
+    /// until then, if any). What the sources said before (a backlog, revoked) holds again,
+    /// for they will not say it again; and the timers wait for a source to speak before
+    /// they move (after a restart, the Kafka consumer names its partitions again first).
+    pub fn replayed(&mut self, before: Option<&Watermarks>) {
+        if let Some(before) = before {
+            self.carry_notes(before);
         }
-        if !known.changed {
+        self.replayed = true;
+    }
+
+    fn carry_notes(&mut self, before: &Watermarks) {
+        for (name, old) in &before.sources {
+            let known = self.sources.contains_key(name);
+            if !known && (old.revoked || old.latest.is_some()) {
+                continue;
+            }
+            let name = self.known(name, old.heard);
+            let heard = self.sources.get(&name).map_or(old.heard, |s| s.heard);
+            self.touch(&name, heard, |source| {
+                source.backlog = old.backlog;
+                source.revoked = old.revoked;
+            });
+        }
+    }
+
+    /// The source's name as the map holds it, made (with no time yet) when new.
+    fn known(&mut self, source: &Arc<str>, now: Instant) -> Arc<str> {
+        match self.sources.get_key_value(source) {
+            Some((name, _)) => name.clone(),
+            None => {
+                self.sources.insert(source.clone(), Source::new(None, now));
+                source.clone()
+            }
+        }
+    }
+
+    fn insert(&mut self, source: &str, now: Instant) -> Arc<str> {
+        let name: Arc<str> = source.into();
+        self.sources.insert(name.clone(), Source::new(None, now));
+        name
+    }
+
+    /// Changes a source heard from (or told of) at `now`, keeping `holding` in step: a
+    /// source not revoked holds timers back (at its latest time) from now on.
+    fn touch(&mut self, name: &Arc<str>, now: Instant, change: impl FnOnce(&mut Source)) {
+        let Some(source) = self.sources.get_mut(name) else {
+            return;
+        };
+        self.replayed = false;
+        let (was_holding, was_at) = (source.holding, source.key());
+        change(source);
+        source.heard = now;
+        let (holds, at) = (!source.revoked, source.key());
+        if was_holding && (!holds || at != was_at) {
+            self.holding.remove(&(was_at, name.clone()));
+        }
+        if holds && (!was_holding || at != was_at) {
+            self.holding.insert((at, name.clone()));
+        }
+        source.holding = holds;
+        if !source.changed {
+            source.changed = true;
             self.changed.push(name.clone());
-        }
-        if let Some(source) = self.sources.get_mut(&name) {
-            *source = Source {
-                latest,
-                heard: now,
-                holding: true,
-                changed: true,
-            };
         }
     }
 
     /// How far timers may run at wall time `now`: the smallest watermark of the sources
-    /// heard from within the idle timeout; `None` when none was.
+    /// heard from within the idle timeout or with a backlog (`i64::MIN` while one of them
+    /// has no time yet); `None` when there is none.
     pub fn horizon(&mut self, now: Instant) -> Option<i64> {
+        if self.replayed {
+            return None;
+        }
         loop {
-            let (latest, name) = self.holding.first()?.clone();
+            let (at, name) = self.holding.first()?.clone();
             match self.sources.get_mut(&name) {
-                Some(source) if now.saturating_duration_since(source.heard) <= self.idle => {
-                    return Some(latest.saturating_sub(self.lateness_ms));
+                Some(source)
+                    if source.backlog
+                        || now.saturating_duration_since(source.heard) <= self.idle =>
+                {
+                    return Some(at.saturating_sub(self.lateness_ms));
                 }
                 Some(source) => source.holding = false,
                 None => {}
@@ -168,7 +330,7 @@ impl Watermarks {
     }
 
     /// Brings `view` up to date with what changed since the last call, and returns the
-    /// changed sources' watermarks (for the metrics).
+    /// changed sources' watermarks (for the metrics; a source with no time yet has none).
     pub fn publish(&mut self, view: &mut View, timers_at: Option<i64>) -> Vec<(Arc<str>, i64)> {
         view.lateness_ms = self.lateness_ms;
         view.idle = self.idle;
@@ -177,9 +339,10 @@ impl Watermarks {
         for name in self.changed.drain(..) {
             if let Some(source) = self.sources.get_mut(&name) {
                 source.changed = false;
-                view.sources
-                    .insert(name.clone(), (source.latest, source.heard));
-                changed.push((name, source.latest.saturating_sub(self.lateness_ms)));
+                view.sources.insert(name.clone(), Seen::from(&*source));
+                if let Some(latest) = source.latest {
+                    changed.push((name, latest.saturating_sub(self.lateness_ms)));
+                }
             }
         }
         changed
@@ -194,7 +357,7 @@ impl Watermarks {
             sources: self
                 .sources
                 .iter()
-                .map(|(name, s)| (name.clone(), (s.latest, s.heard)))
+                .map(|(name, s)| (name.clone(), Seen::from(s)))
                 .collect(),
         }
     }
@@ -208,13 +371,16 @@ impl View {
             sources: self
                 .sources
                 .iter()
-                .map(|(name, &(latest, heard))| {
-                    let quiet = now.saturating_duration_since(heard);
+                .map(|(name, seen)| {
+                    let quiet = now.saturating_duration_since(seen.heard);
                     SourceView {
                         source: name.to_string(),
-                        latest_event_time: format_rfc3339(latest),
-                        watermark: format_rfc3339(latest.saturating_sub(self.lateness_ms)),
-                        active: quiet <= self.idle,
+                        latest_event_time: seen.latest.map(format_rfc3339),
+                        watermark: seen
+                            .latest
+                            .map(|latest| format_rfc3339(latest.saturating_sub(self.lateness_ms))),
+                        active: !seen.revoked && (seen.backlog || quiet <= self.idle),
+                        backlog: seen.backlog,
                         quiet_seconds: quiet.as_secs_f64(),
                     }
                 })
@@ -298,24 +464,165 @@ mod tests {
         let names: Vec<_> = status.sources.iter().map(|s| s.source.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         assert!(!status.sources[0].active && status.sources[1].active);
-        assert_eq!(status.sources[0].watermark, "1970-01-01T00:00:01.000Z");
+        assert_eq!(
+            status.sources[0].watermark.as_deref(),
+            Some("1970-01-01T00:00:01.000Z")
+        );
         // Only what changed is published again.
         marks.observe("b", Some(3_000), now);
         let changed = marks.publish(&mut view, Some(2_000));
         assert_eq!(changed, [(Arc::from("b"), 3_000)]);
         assert_eq!(
-            view.status(now).sources[1].latest_event_time,
-            "1970-01-01T00:00:03.000Z"
+            view.status(now).sources[1].latest_event_time.as_deref(),
+            Some("1970-01-01T00:00:03.000Z")
         );
     }
 
+    fn name(source: &str) -> Arc<str> {
+        Arc::from(source)
+    }
+
+    /// A backlog on several partitions, each handed over whole before the next one's first
+    /// event: the partitions not heard from yet hold the timers where they are.
+    #[test]
+    fn a_partition_with_a_backlog_holds_the_timers_until_it_catches_up() {
+        let start = Instant::now();
+        let mut marks = Watermarks::new(30_000, Duration::from_secs(10));
+        let (p0, p1, p2) = ("kafka:e/0", "kafka:e/1", "kafka:e/2");
+        // Assigned: all three presumed behind.
+        let assigned = [p0, p1, p2].map(|p| Note::Backlog(name(p)));
+        marks.note(&assigned, start);
+        assert_eq!(marks.horizon(start), Some(i64::MIN), "no time yet: no tick");
+        // Partition 0's whole day comes first: the timers may not follow it.
+        marks.observe(p0, Some(600 * MIN), start);
+        assert_eq!(marks.horizon(start), Some(i64::MIN));
+        // Partition 1 starts at the beginning of the day; partition 2 still has nothing.
+        marks.observe(p1, Some(10 * MIN), start);
+        assert_eq!(marks.horizon(start), Some(i64::MIN));
+        assert_eq!(marks.late(p2, 0), None, "no watermark, nothing late");
+        assert_eq!(marks.watermark(p2), None);
+        // An hour of wall time later (far past the idle timeout) the partitions behind still
+        // hold, for they have messages waiting; partition 0 has caught up and goes quiet.
+        marks.note(&[Note::CaughtUp(name(p0))], start);
+        let later = start + Duration::from_secs(3_600);
+        marks.observe(p2, Some(5 * MIN), later);
+        assert_eq!(marks.horizon(later), Some(5 * MIN - 30_000));
+        marks.observe(p2, Some(20 * MIN), later);
+        assert_eq!(marks.horizon(later), Some(10 * MIN - 30_000), "held by 1");
+        // Partition 1 catches up and goes quiet: partition 2 (still behind) holds alone.
+        marks.note(&[Note::CaughtUp(name(p1))], later);
+        let quiet = later + Duration::from_secs(11);
+        assert_eq!(marks.horizon(quiet), Some(20 * MIN - 30_000));
+        // Partition 2 is revoked (another node takes it): nothing holds.
+        marks.note(&[Note::Revoked(name(p2))], quiet);
+        assert_eq!(marks.horizon(quiet), None);
+        // A message of it still in the pipeline does not make it hold again …
+        marks.observe(p2, Some(30 * MIN), quiet);
+        assert_eq!(marks.horizon(quiet), None);
+        assert_eq!(marks.watermark(p2), Some(30 * MIN - 30_000));
+        // … until it is assigned again.
+        marks.note(&[Note::Backlog(name(p2))], quiet);
+        assert_eq!(marks.horizon(quiet), Some(30 * MIN - 30_000));
+    }
+
+    #[test]
+    fn a_source_with_no_time_yet_shows_as_such() {
+        let now = Instant::now();
+        let mut marks = Watermarks::new(0, Duration::from_secs(10));
+        marks.note(&[Note::Backlog(name("kafka:e/1"))], now);
+        marks.observe("kafka:e/0", Some(2_000), now);
+        let mut view = Watermarks::new(0, Duration::ZERO).view();
+        let changed = marks.publish(&mut view, None);
+        assert_eq!(
+            changed,
+            [(name("kafka:e/0"), 2_000)],
+            "no metric without a time"
+        );
+        let status = view.status(now + Duration::from_secs(60));
+        let waiting = &status.sources[1];
+        assert_eq!(waiting.source, "kafka:e/1");
+        assert_eq!(
+            (
+                waiting.latest_event_time.as_deref(),
+                waiting.watermark.as_deref()
+            ),
+            (None, None)
+        );
+        assert!(waiting.active && waiting.backlog, "{waiting:?}");
+        assert!(!status.sources[0].active && !status.sources[0].backlog);
+        marks.note(&[Note::Revoked(name("kafka:e/1"))], now);
+        marks.publish(&mut view, None);
+        assert!(!view.status(now).sources[1].active, "revoked");
+    }
+
+    /// A replay rebuilds the watermarks from the journal; what the sources said (a backlog,
+    /// revoked) is carried over, so the timers stay held as they were.
+    #[test]
+    fn notes_outlive_a_replay() {
+        let now = Instant::now();
+        let mut before = Watermarks::new(0, Duration::from_secs(10));
+        before.note(&[Note::Backlog(name("a")), Note::Backlog(name("b"))], now);
+        before.note(&[Note::Backlog(name("c")), Note::Revoked(name("c"))], now);
+        before.observe("a", Some(5_000), now);
+        before.observe("c", Some(1_000), now);
+        let mut after = Watermarks::new(0, Duration::from_secs(10));
+        after.observe("a", Some(5_000), now);
+        after.observe("c", Some(1_000), now);
+        after.replayed(Some(&before));
+        let later = now + Duration::from_secs(60);
+        after.observe("a", None, later);
+        assert_eq!(
+            after.horizon(later),
+            Some(i64::MIN),
+            "b, never heard, holds"
+        );
+        after.note(&[Note::CaughtUp(name("b"))], now);
+        assert_eq!(
+            after.horizon(later),
+            Some(5_000),
+            "a has its backlog still; c is revoked"
+        );
+        assert_eq!(before.horizon(later), Some(i64::MIN));
+    }
+
+    /// After a restart the journal names only the sources heard before the stop: the timers
+    /// wait for a source to speak (the Kafka consumer names its partitions first), or a
+    /// partition not in the journal would find them run ahead.
+    #[test]
+    fn after_a_replay_the_timers_wait_for_a_source_to_speak() {
+        let now = Instant::now();
+        let mut marks = Watermarks::new(0, Duration::from_secs(10));
+        marks.observe("kafka:e/3", Some(600 * MIN), now);
+        marks.observe("kafka:e/2", Some(200 * MIN), now);
+        marks.replayed(None);
+        assert_eq!(marks.horizon(now), None, "no tick from the journal alone");
+        assert_eq!(marks.watermark("kafka:e/2"), Some(200 * MIN));
+        let assigned = ["kafka:e/0", "kafka:e/1", "kafka:e/2", "kafka:e/3"];
+        marks.note(&assigned.map(|p| Note::Backlog(name(p))), now);
+        assert_eq!(
+            marks.horizon(now),
+            Some(i64::MIN),
+            "0 and 1 have no time yet"
+        );
+        marks.observe("kafka:e/0", Some(0), now);
+        marks.observe("kafka:e/1", Some(MIN), now);
+        assert_eq!(marks.horizon(now), Some(0));
+    }
+
     /// The ordered set gives what a scan of every source gives, whatever the order of
-    /// events, sources and quiet spells.
+    /// events, notes, sources and quiet spells.
     #[test]
     fn the_horizon_is_the_smallest_active_watermark() {
+        #[derive(Default)]
+        struct Model {
+            latest: Option<i64>,
+            heard: u64,
+            backlog: bool,
+            revoked: bool,
+        }
         let start = Instant::now();
         let mut marks = Watermarks::new(5, Duration::from_secs(3));
-        let mut state: BTreeMap<String, (i64, u64)> = BTreeMap::new();
+        let mut state: BTreeMap<String, Model> = BTreeMap::new();
         let mut seed = 7u64;
         let mut next = || {
             seed = seed
@@ -324,28 +631,62 @@ mod tests {
             seed >> 33
         };
         let mut second = 0u64;
-        for step in 0..2_000u64 {
+        for step in 0..4_000u64 {
             let source = format!("s{}", next() % 12);
-            let time = (next() % 4 != 0).then(|| (next() % 1_000) as i64);
             // Wall time only moves on.
             second = second.max(step / 10);
             let now = start + Duration::from_secs(second);
-            marks.observe(&source, time, now);
-            match (state.get_mut(&source), time) {
-                (Some(entry), time) => {
-                    entry.0 = entry.0.max(time.unwrap_or(i64::MIN));
-                    entry.1 = second;
+            let roll = next() % 10;
+            if roll < 7 {
+                let time = (next() % 4 != 0).then(|| (next() % 1_000) as i64);
+                marks.observe(&source, time, now);
+                match (state.get_mut(&source), time) {
+                    (Some(entry), time) => {
+                        entry.latest = entry.latest.max(time);
+                        entry.heard = second;
+                    }
+                    (None, Some(time)) => {
+                        let entry = Model {
+                            latest: Some(time),
+                            heard: second,
+                            ..Model::default()
+                        };
+                        state.insert(source.clone(), entry);
+                    }
+                    (None, None) => {}
                 }
-                (None, Some(time)) => {
-                    state.insert(source.clone(), (time, second));
+            } else {
+                let note = match roll {
+                    7 => Note::Backlog(name(&source)),
+                    8 => Note::CaughtUp(name(&source)),
+                    _ => Note::Revoked(name(&source)),
+                };
+                marks.note(std::slice::from_ref(&note), now);
+                match (state.get_mut(&source), note) {
+                    (Some(entry), note) => {
+                        entry.heard = second;
+                        match note {
+                            Note::Backlog(_) => (entry.backlog, entry.revoked) = (true, false),
+                            Note::CaughtUp(_) => entry.backlog = false,
+                            Note::Revoked(_) => (entry.backlog, entry.revoked) = (false, true),
+                        }
+                    }
+                    (None, Note::Backlog(_)) => {
+                        let entry = Model {
+                            heard: second,
+                            backlog: true,
+                            ..Model::default()
+                        };
+                        state.insert(source.clone(), entry);
+                    }
+                    (None, _) => {}
                 }
-                (None, None) => {}
             }
             let check_at = second + next() % 3;
             let scanned = state
                 .values()
-                .filter(|(_, heard)| check_at - heard <= 3)
-                .map(|(latest, _)| latest - 5)
+                .filter(|s| !s.revoked && (s.backlog || check_at - s.heard <= 3))
+                .map(|s| s.latest.map_or(i64::MIN, |latest| latest - 5))
                 .min();
             assert_eq!(
                 marks.horizon(start + Duration::from_secs(check_at)),

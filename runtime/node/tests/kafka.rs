@@ -20,7 +20,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -476,4 +476,310 @@ async fn mock_cluster_records_out_as_protobuf_with_per_source_watermarks() {
         }
     }
     node.shutdown().await;
+}
+
+/// Partitions of the input topic in the backlog test.
+const BACKLOG_PARTITIONS: i32 = 4;
+
+/// The event types whose decisions stay within their zone: speeding (a decision, its
+/// 30-minute deadline, the fine), and the readings the neighbourhood reports count. Left
+/// out: what a district or the city correlates across zones (flood warnings, emergency
+/// calls, whose consequences depend on which partition's events the node ran first) and
+/// approval answers (keyed by the officer's zone, not the decision's).
+const ZONE_LOCAL_TYPES: [&str; 5] = [
+    "violation_event",
+    "traffic_status",
+    "air_quality_alert",
+    "waste_bin_full",
+    "resource_status",
+];
+
+/// A backlog of the city's day whose decisions are the same in any interleaving of its
+/// zones: the zone-local events of the shipped day (every neighbourhood, in time order; left
+/// out the deliberately malformed ones, and the one event behind an earlier one: late for
+/// the global clock, it may not be for its own partition), then a closing reading in every zone an hour after the last event,
+/// so every partition's watermark reaches one time and every deadline before it fires.
+fn zone_local_backlog(dir: &Path) -> (PathBuf, Vec<(String, String)>) {
+    use cbp_runtime::time::{format_rfc3339, parse_rfc3339};
+    let text = std::fs::read_to_string(repo().join("examples/city-day.ndjson")).unwrap();
+    let mut lines = Vec::new();
+    let mut latest = i64::MIN;
+    let mut zones = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let (Some(kind), Some(zone), Some(time)) = (
+            event["type"].as_str(),
+            event["zone"].as_str(),
+            event["timestamp"].as_str().and_then(parse_rfc3339),
+        ) else {
+            continue;
+        };
+        let malformed = event["event_id"]
+            .as_str()
+            .is_none_or(|id| id.starts_with("bad-"));
+        if malformed
+            || !ZONE_LOCAL_TYPES.contains(&kind)
+            || zone.split('.').count() != 4
+            || time < latest
+        {
+            continue;
+        }
+        latest = time;
+        zones.insert(zone.to_string());
+        lines.push((zone.to_string(), line.to_string()));
+    }
+    let end = format_rfc3339(latest + 3_600_000);
+    for (i, zone) in zones.iter().enumerate() {
+        let closing = format!(
+            r#"{{"event_id":"end-{i}","model_id":"waste-sensor-net","type":"waste_bin_full","timestamp":"{end}","location":{{"latitude":12.9716,"longitude":77.5946}},"zone":"{zone}","severity":"low","confidence":0.97,"metadata":{{}},"payload":{{"bin_id":"bin-end-{i}","fill_pct":40}}}}"#
+        );
+        lines.push((zone.clone(), closing));
+    }
+    let path = dir.join("zone-local-backlog.ndjson");
+    let body: String = lines.iter().map(|(_, line)| format!("{line}\n")).collect();
+    std::fs::write(&path, body).unwrap();
+    (path, lines)
+}
+
+/// Produces each line keyed by its zone (as a city partitions its feed); the offset after
+/// the last message of each partition.
+async fn produce_keyed(brokers: &str, lines: &[(String, String)]) -> BTreeMap<i32, i64> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let deliveries: Vec<_> = lines
+        .iter()
+        .map(|(zone, line)| {
+            producer
+                .send_result(
+                    FutureRecord::to(EVENTS)
+                        .payload(line.as_str())
+                        .key(zone.as_str()),
+                )
+                .map_err(|(e, _)| e)
+                .unwrap()
+        })
+        .collect();
+    let mut ends = BTreeMap::new();
+    for delivery in deliveries {
+        let delivered = delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+        let end = ends.entry(delivered.partition).or_insert(0);
+        *end = (*end).max(delivered.offset + 1);
+    }
+    ends
+}
+
+/// Waits until the group has committed, on every partition of `EVENTS`, the offset given.
+async fn wait_for_committed_all(brokers: &str, group: &str, ends: &BTreeMap<i32, i64>) {
+    let (brokers, group, ends) = (brokers.to_string(), group.to_string(), ends.clone());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", &group)
+            .create()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut last = Vec::new();
+        while Instant::now() < deadline {
+            let mut partitions = TopicPartitionList::new();
+            for &partition in ends.keys() {
+                partitions.add_partition(EVENTS, partition);
+            }
+            if let Ok(committed) = consumer.committed_offsets(partitions, Duration::from_secs(5)) {
+                last = ends
+                    .keys()
+                    .map(|&p| committed.find_partition(EVENTS, p).map(|e| e.offset()))
+                    .collect();
+                let want: Vec<_> = ends.values().map(|&n| Some(Offset::Offset(n))).collect();
+                if last == want {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the group's committed offsets are {last:?}, not {ends:?}");
+    })
+    .await
+    .unwrap();
+}
+
+/// The records of a log that are decisions and what follows from them (the neighbourhood
+/// reports left out: a window counts the messages that arrive while it is open, which
+/// depends on how the partitions interleave), sorted.
+fn decisions_sorted(log: &str) -> Vec<String> {
+    let mut out: Vec<String> = log
+        .lines()
+        .filter(|line| !line.starts_with(r#"{"kind":"report""#))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
+}
+
+/// Each zone's decisions (kind `decision`), in the order they were made.
+fn decisions_by_zone(log: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in log.lines() {
+        if line.starts_with(r#"{"kind":"decision""#) {
+            out.entry(zone(line)).or_default().push(line.to_string());
+        }
+    }
+    out
+}
+
+/// A backlog on four partitions before the node starts, consumed with per-source
+/// watermarks (quiet sources let go after `source_idle`): the client hands the node one
+/// partition's backlog (here the whole day) before the next one's first event, so the
+/// partitions are a day apart as they are run. Not one event may be late; the decisions,
+/// deadlines and fines must be the ones `cbpc run` (the global clock, the events in time
+/// order) makes, and each zone's decisions come in the same order.
+async fn backlog_on_four_partitions(source_idle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let topics = [(EVENTS, BACKLOG_PARTITIONS), (RECORDS, RECORD_PARTITIONS)];
+    let Some(tansu) = Tansu::start(dir.path(), &topics).await else {
+        return;
+    };
+    let (events, lines) = zone_local_backlog(dir.path());
+    let expected = cbpc_run(&events, &[]);
+    assert!(!expected.contains(r#""kind":"dead_letter""#), "{expected}");
+    let approvals = expected.matches(r#""status":"auto_approved""#).count();
+    assert!(approvals > 100, "deadlines fire: {approvals}");
+    let ends = produce_keyed(&tansu.brokers, &lines).await;
+    assert_eq!(ends.len(), BACKLOG_PARTITIONS as usize, "{ends:?}");
+
+    let started = Instant::now();
+    let group = "cbp-backlog";
+    let config = test_config(
+        dir.path(),
+        &format!(
+            "watermarks = \"per_source\"\nsource_idle = \"{source_idle}\"\n{}",
+            kafka_section(&tansu.brokers, group)
+        ),
+    );
+    let (node, base) = start(config).await;
+    wait_for_committed_all(&tansu.brokers, group, &ends).await;
+    eprintln!(
+        "{} events on {BACKLOG_PARTITIONS} partitions through tansu in {:?}",
+        lines.len(),
+        started.elapsed()
+    );
+    let log = records(&base).await;
+    let dead: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(r#""kind":"dead_letter""#))
+        .collect();
+    assert!(
+        dead.is_empty(),
+        "{} of {} events dead-lettered, the first: {}",
+        dead.len(),
+        lines.len(),
+        dead[0]
+    );
+    assert_eq!(decisions_sorted(&log), decisions_sorted(&expected));
+    assert_eq!(decisions_by_zone(&log), decisions_by_zone(&expected));
+    // The consumer's lag check (once a second) finds every partition caught up.
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = get_json(format!("{base}/api/v1/status")).await;
+        let sources = status["watermarks"]["sources"].as_array().unwrap();
+        if sources.iter().all(|s| s["backlog"] == false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sources = status["watermarks"]["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), BACKLOG_PARTITIONS as usize, "{status}");
+    assert!(
+        sources.iter().all(|s| s["backlog"] == false),
+        "every partition caught up: {status}"
+    );
+    let last: Value = serde_json::from_str(&lines.last().unwrap().1).unwrap();
+    assert_eq!(
+        status["watermarks"]["timers_at"].as_str().unwrap()[..19],
+        last["timestamp"].as_str().unwrap()[..19],
+        "every partition reached the closing time: {status}"
+    );
+    node.shutdown().await;
+}
+
+/// With an idle timeout longer than the test, nothing depends on the wall clock: every
+/// partition holds the timers back from its assignment on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tansu_backlog_on_four_partitions_runs_every_event_with_per_source_watermarks() {
+    backlog_on_four_partitions("1h").await;
+}
+
+/// With a one-second idle timeout, shorter than partitions wait in the client's queue: a
+/// partition with messages on the broker still holds the timers back (its lag is checked,
+/// not its silence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tansu_backlog_on_four_partitions_holds_lagging_partitions_past_source_idle() {
+    backlog_on_four_partitions("1s").await;
+}
+
+/// `kill -9` in the middle of a backlog on four partitions, with per-source watermarks: the
+/// restarted node replays its journal (the partitions heard so far) and must not let the
+/// timers run on before the consumer has said which partitions it has again; the log ends
+/// with no event late and the decisions `cbpc run` makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tansu_backlog_on_four_partitions_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let topics = [(EVENTS, BACKLOG_PARTITIONS), (RECORDS, RECORD_PARTITIONS)];
+    let Some(tansu) = Tansu::start(dir.path(), &topics).await else {
+        return;
+    };
+    let (events, lines) = zone_local_backlog(dir.path());
+    let expected = cbpc_run(&events, &[]);
+    let ends = produce_keyed(&tansu.brokers, &lines).await;
+    let group = "cbp-backlog-kill";
+    let rest = format!(
+        "[clock]\nlateness = \"0s\"\nidle_advance = \"off\"\nwatermarks = \"per_source\"\nsource_idle = \"1h\"\n{}",
+        kafka_section(&tansu.brokers, group)
+    );
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let journal = || async {
+        get_json(format!("{base}/api/v1/status")).await["journal"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let mut node = Service {
+        child: spawn_binary(dir.path(), port, &rest),
+    };
+    // Killed once some partitions are in and some not yet (a quarter of the backlog).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while record_count(&base).await.is_none() || journal().await < lines.len() as u64 / 4 {
+        assert!(Instant::now() < deadline, "{}", node_log(dir.path()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    node.stop(); // SIGKILL
+    node = Service {
+        child: spawn_binary(dir.path(), port, &rest),
+    };
+    wait_for_committed_all(&tansu.brokers, group, &ends).await;
+    wait_for_at_least(&base, 1, dir.path()).await;
+    let log = records(&base).await;
+    let node_log = node_log(dir.path());
+    assert!(
+        node_log.matches("journaled inputs replayed").count() >= 2,
+        "{node_log}"
+    );
+    let dead: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(r#""kind":"dead_letter""#))
+        .collect();
+    assert!(
+        dead.is_empty(),
+        "{} dead letters after the restart, the first: {}\n{node_log}",
+        dead.len(),
+        dead[0]
+    );
+    assert_eq!(decisions_sorted(&log), decisions_sorted(&expected));
+    assert_eq!(decisions_by_zone(&log), decisions_by_zone(&expected));
+    node.stop();
 }
