@@ -28,7 +28,7 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{City, rss_bytes, state_dir};
+use common::{City, cpu_seconds, rss_bytes, state_dir};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::{Duration, Instant};
@@ -53,6 +53,11 @@ fn main() {
     let fetch_bytes = std::env::var("CBP_KAFKA_FETCH_BYTES")
         .ok()
         .map(|bytes| format!("properties = {{ \"max.partition.fetch.bytes\" = \"{bytes}\" }}\n"))
+        .or_else(|| {
+            std::env::var("CBP_KAFKA_PROPS")
+                .ok()
+                .map(|p| format!("properties = {{ {p} }}\n"))
+        })
         .unwrap_or_default();
     let watermarks = std::env::var("CBP_KAFKA_WATERMARKS").unwrap_or_else(|_| {
         if partitions > 1 {
@@ -122,8 +127,8 @@ fn main() {
         let (node, _) = cbp_node::Node::start(config).await.unwrap();
         let metrics_url = format!("http://{}/metrics", node.addr);
         // From the first event consumed (the group join is not the node's rate) to the last.
-        let mut first: Option<(Instant, f64)> = None;
-        let (elapsed, counted) = loop {
+        let mut first: Option<(Instant, f64, f64)> = None;
+        let (elapsed, counted, cpu) = loop {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
             let value = |name: &str| {
@@ -136,11 +141,11 @@ fn main() {
                 + value("cbp_node_duplicates_total")
                 + value("cbp_node_refused_total");
             if first.is_none() && events > 0.0 {
-                first = Some((Instant::now(), events));
+                first = Some((Instant::now(), events, cpu_seconds()));
             }
             if events as usize >= n {
-                let (at, before) = first.unwrap_or((started, 0.0));
-                break (at.elapsed(), events - before);
+                let (at, before, cpu) = first.unwrap_or((started, 0.0, 0.0));
+                break (at.elapsed(), events - before, cpu_seconds() - cpu);
             }
             if started.elapsed() > Duration::from_secs(600) {
                 panic!("only {events} of {n} events consumed in 10 minutes");
@@ -155,14 +160,16 @@ fn main() {
         println!(
             "kafka: {counted:.0} events consumed, run and committed in {:.2} s: {:.0} events/s \
              (node started and joined the group in {:.1} s; watermarks {watermarks}; \
-             {dead_letters:.0} dead letters, {:.0} of them refused on arrival); rss {:.1} MiB",
+             {dead_letters:.0} dead letters, {:.0} of them refused on arrival); rss {:.1} MiB; \
+             cpu {:.2} µs an event (the node's every thread, and this bench's producer)",
             elapsed.as_secs_f64(),
             counted / elapsed.as_secs_f64(),
             (started.elapsed() - elapsed).as_secs_f64(),
             text.lines()
                 .find_map(|l| l.strip_prefix("cbp_node_refused_total")?.trim().parse::<f64>().ok())
                 .unwrap_or(0.0),
-            rss_bytes() as f64 / (1024.0 * 1024.0)
+            rss_bytes() as f64 / (1024.0 * 1024.0),
+            cpu * 1e6 / counted
         );
         node.shutdown().await;
     });

@@ -106,6 +106,9 @@ fn prune(
 pub(crate) struct Committer {
     pub(crate) jobs: std::sync::mpsc::Sender<Job>,
     pub(crate) done: std::sync::mpsc::Receiver<(Job, Result<(), StoreError>)>,
+    /// Told after each job is done, so the core can wait for a commit or a new request,
+    /// whichever comes first (a permit left over only makes one wait return early).
+    pub(crate) finished: Arc<tokio::sync::Notify>,
     pub(crate) thread: std::thread::JoinHandle<()>,
 }
 
@@ -113,21 +116,29 @@ impl Committer {
     /// `None` when no thread can be started (the core then commits itself).
     pub(crate) fn spawn(store: Arc<Store>) -> Option<Committer> {
         let (jobs, incoming) = std::sync::mpsc::channel::<Job>();
-        let (finished, done) = std::sync::mpsc::channel();
+        let (results, done) = std::sync::mpsc::channel();
+        let finished = Arc::new(tokio::sync::Notify::new());
+        let notify = finished.clone();
         let spawned = std::thread::Builder::new()
             .name("cbp-commit".into())
             .spawn(move || {
                 for mut job in incoming {
                     let committed = job.write(&store);
                     let inputs = std::mem::take(&mut job.inputs);
-                    if finished.send((job, committed)).is_err() {
+                    if results.send((job, committed)).is_err() {
                         break;
                     }
+                    notify.notify_one();
                     drop(inputs);
                 }
             });
         match spawned {
-            Ok(thread) => Some(Committer { jobs, done, thread }),
+            Ok(thread) => Some(Committer {
+                jobs,
+                done,
+                finished,
+                thread,
+            }),
             Err(e) => {
                 tracing::warn!("no commit thread ({e}): the core commits itself");
                 None

@@ -45,6 +45,16 @@ const DEDUP_KEEP: usize = 1_000_000;
 /// The most requests one transaction takes.
 const MAX_GROUP: usize = 256;
 
+/// A group takes no more requests once it has this many inputs: when many arrive at once,
+/// the first are answered after their own share has run and committed (the next share runs
+/// while it commits) rather than after everyone's.
+const GROUP_INPUTS: usize = 2048;
+
+/// A group of at least this many inputs is committed on the commit thread even when no
+/// request waits (a Kafka batch); a smaller one, the core commits itself (a webhook's event
+/// answers sooner without a thread's wake-up).
+const HAND_OVER_FROM: usize = 512;
+
 /// What the core needs to know beyond the program.
 #[derive(Clone, Debug)]
 pub struct CoreOptions {
@@ -96,6 +106,16 @@ pub enum Request {
     /// assigned, revoked, with a backlog): decides when timers may run on, with per-source
     /// watermarks; not journaled (the ticks it lets through are).
     Sources(Vec<crate::watermarks::Note>),
+}
+
+impl Request {
+    /// How many inputs it brings.
+    fn input_count(&self) -> usize {
+        match self {
+            Request::Ingest { inputs, .. } => inputs.len(),
+            _ => 0,
+        }
+    }
 }
 
 /// What became of a group of inputs.
@@ -293,11 +313,23 @@ impl Core {
                 // While a group commits, a request already waiting is run meanwhile; with
                 // none, the commit is awaited and its replies go out.
                 if self.in_flight.is_some() {
-                    match requests.try_recv() {
-                        Ok(first) => {
-                            self.take_group(first, &mut requests).await;
+                    let finished = self.committer.as_ref().map(|c| c.finished.clone());
+                    match (requests.try_recv(), finished) {
+                        (Ok(first), _) => self.take_group(first, &mut requests).await,
+                        // Whichever comes first: the commit, or a request to run meanwhile.
+                        (Err(_), Some(finished)) => {
+                            tokio::select! {
+                                biased;
+                                () = finished.notified() => {
+                                    self.finish_in_flight();
+                                }
+                                request = requests.recv() => match request {
+                                    Some(first) => self.take_group(first, &mut requests).await,
+                                    None => break,
+                                },
+                            }
                         }
-                        Err(_) => {
+                        (Err(_), None) => {
                             self.finish_in_flight();
                         }
                     }
@@ -325,10 +357,14 @@ impl Core {
     /// Takes `first` and what else is waiting (up to [`MAX_GROUP`]) as one group.
     async fn take_group(&mut self, first: Request, requests: &mut mpsc::Receiver<Request>) {
         self.wait_for_sinks().await;
+        let mut inputs = first.input_count();
         let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+        while group.len() < MAX_GROUP && inputs < GROUP_INPUTS {
             match requests.try_recv() {
-                Ok(request) => group.push(request),
+                Ok(request) => {
+                    inputs += request.input_count();
+                    group.push(request);
+                }
                 Err(_) => break,
             }
         }
@@ -496,10 +532,13 @@ impl Core {
             return;
         }
         // With per-source watermarks what is published reads the engine as it is, so the
-        // core commits itself.
-        let more = requests.is_some_and(|r| !r.is_empty());
+        // core commits itself. A large group is handed over even with nothing waiting: the
+        // next one may arrive while it commits, and a thread's wake-up is nothing beside
+        // its write.
+        let hand_over =
+            ran.outcomes.len() >= HAND_OVER_FROM || requests.is_some_and(|r| !r.is_empty());
         let job = match (&self.committer, &self.watermarks) {
-            (Some(committer), None) if more => match committer.jobs.send(job) {
+            (Some(committer), None) if hand_over => match committer.jobs.send(job) {
                 Ok(()) => {
                     self.in_flight = Some(ran);
                     return;

@@ -30,3 +30,9 @@ pub mod watermarks;
 
 pub use config::Config;
 pub use node::{Node, Started};
+
+/// mimalloc for every program built on the node (the service, its tests and benches): inputs
+/// are allocated on the sources' threads and freed on the commit thread, which glibc's
+/// malloc serves slowly (see `docs/performance.md`, *Runtime node*).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
