@@ -82,10 +82,10 @@ pub fn inputs(
                 .map(|line| line.trim_end_matches('\r'))
                 .filter(|line| !line.trim().is_empty())
                 .enumerate()
-                .map(|(i, line)| match serde_json::from_str::<Value>(line) {
-                    Ok(Value::Object(_)) => json_event(plugin, i, line),
+                .map(|(i, line)| {
                     // Not an object: the engine dead-letters it with its exact reason.
-                    _ => Ok(Input::Line(line.to_string())),
+                    Ok(object_event(plugin, i, line)?
+                        .unwrap_or_else(|| Input::Line(line.to_string())))
                 })
                 .collect()
         }
@@ -118,22 +118,74 @@ pub fn inputs(
 }
 
 fn json_event(plugin: Option<&str>, index: usize, text: &str) -> Result<Input, ApiError> {
-    let mut event: Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("event {index} is not JSON: {e}")))?;
-    let Some(object) = event.as_object_mut() else {
-        return Err(ApiError::bad_request(format!(
-            "event {index} is not a JSON object"
-        )));
+    object_event(plugin, index, text)?
+        .ok_or_else(|| ApiError::bad_request(format!("event {index} is not a JSON object")))
+}
+
+/// What [`json_event`] reads of an event: only its `model_id`, borrowed as written (the
+/// other members are checked for syntax and skipped, nothing is allocated for them).
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    /// Absent: `None`; present, even `null`: its text.
+    #[serde(borrow, default, deserialize_with = "present")]
+    model_id: Option<&'a RawValue>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
+/// The event as an input when `text` is one JSON object; `None` when it is not. The usual
+/// event is read once, without building it as a [`Value`]: a webhook's event without a
+/// `model_id` gets the plugin's id written in front of its own members, so it keeps its
+/// text otherwise. Anything unusual (a `null` or repeated `model_id`, text that is not
+/// JSON) goes through [`value_event`].
+fn object_event(plugin: Option<&str>, index: usize, text: &str) -> Result<Option<Input>, ApiError> {
+    let Some(members) = text.trim_start().strip_prefix('{') else {
+        return Ok(None);
+    };
+    let Ok(head) = serde_json::from_str::<Head<'_>>(text) else {
+        return value_event(plugin, index, text);
     };
     let Some(plugin) = plugin else {
-        return Ok(Input::Line(text.to_string()));
+        return Ok(Some(Input::Line(text.to_string())));
+    };
+    match head.model_id.map(RawValue::get) {
+        None => {
+            let id = Value::String(plugin.to_string()).to_string();
+            let rest = members.trim_start();
+            let separator = if rest.starts_with('}') { "" } else { "," };
+            Ok(Some(Input::Line(format!(
+                "{{\"model_id\":{id}{separator}{rest}"
+            ))))
+        }
+        Some("null") => value_event(Some(plugin), index, text),
+        Some(raw) => match serde_json::from_str::<std::borrow::Cow<'_, str>>(raw) {
+            Ok(id) if id == plugin => Ok(Some(Input::Line(text.to_string()))),
+            _ => Err(wrong_plugin(plugin, index, raw)),
+        },
+    }
+}
+
+/// [`object_event`] through a whole [`Value`], for what its quick reading does not take.
+fn value_event(plugin: Option<&str>, index: usize, text: &str) -> Result<Option<Input>, ApiError> {
+    let Ok(mut event) = serde_json::from_str::<Value>(text) else {
+        return Ok(None);
+    };
+    let Some(object) = event.as_object_mut() else {
+        return Ok(None);
+    };
+    let Some(plugin) = plugin else {
+        return Ok(Some(Input::Line(text.to_string())));
     };
     match object.get("model_id") {
         None | Some(Value::Null) => {
             object.insert("model_id".into(), Value::String(plugin.to_string()));
-            Ok(Input::Line(event.to_string()))
+            Ok(Some(Input::Line(event.to_string())))
         }
-        Some(Value::String(id)) if id == plugin => Ok(Input::Line(text.to_string())),
+        Some(Value::String(id)) if id == plugin => Ok(Some(Input::Line(text.to_string()))),
         Some(other) => Err(wrong_plugin(plugin, index, &other.to_string())),
     }
 }
@@ -224,5 +276,55 @@ mod tests {
         .unwrap();
         assert_eq!(inputs.len(), 2);
         assert_eq!(inputs[1], Input::Line("not json".into()));
+    }
+
+    /// The quick reading gives the event the whole-`Value` reading gives (the same members,
+    /// the same error or the same "not an object"), on usual and unusual texts alike.
+    #[test]
+    fn the_quick_reading_agrees_with_the_whole_value() {
+        let texts = [
+            r#"{"event_id":"a","zone":"z"}"#,
+            r#"  { "event_id" : "a" , "nested": {"model_id": 1} }"#,
+            r#"{}"#,
+            r#"{ }"#,
+            r#"{"model_id":"cam","x":[1,2]}"#,
+            r#"{"model_id":null,"x":1}"#,
+            r#"{"model_id":"other"}"#,
+            r#"{"model_id":7}"#,
+            r#"{"model\u005fid":"cam"}"#,
+            r#"{"model_id":"cam","model_id":"other"}"#,
+            r#"{"model_id":"c\u0061m"}"#,
+            r#"{"a":1} trailing"#,
+            r#"{"a":"#,
+            r#"[1,2]"#,
+            r#"42"#,
+            r#"not json"#,
+        ];
+        let read = |input: Input| match input {
+            Input::Line(line) => serde_json::from_str::<Value>(&line).ok(),
+            other => panic!("a line, not {other:?}"),
+        };
+        for text in texts {
+            for plugin in [None, Some("cam")] {
+                let quick = object_event(plugin, 0, text).map(|input| input.map(read));
+                let whole = value_event(plugin, 0, text).map(|input| input.map(read));
+                match (quick, whole) {
+                    (Ok(quick), Ok(whole)) => assert_eq!(quick, whole, "{text} {plugin:?}"),
+                    (Err(quick), Err(whole)) => {
+                        assert_eq!(quick.status, whole.status, "{text}")
+                    }
+                    (quick, whole) => panic!(
+                        "{text} {plugin:?}: {:?} against {:?}",
+                        quick.is_ok(),
+                        whole.is_ok()
+                    ),
+                }
+            }
+        }
+        // An event without a `model_id` keeps its own text after the plugin's id.
+        let Ok(Some(Input::Line(line))) = object_event(Some("cam"), 0, r#"{ "b":2,"a":1}"#) else {
+            panic!("an event")
+        };
+        assert_eq!(line, r#"{"model_id":"cam","b":2,"a":1}"#);
     }
 }
