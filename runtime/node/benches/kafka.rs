@@ -28,7 +28,7 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{City, cpu_seconds, rss_bytes, state_dir};
+use common::{City, cpu_seconds, metric_sum, rss_bytes, state_dir};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::{Duration, Instant};
@@ -152,11 +152,7 @@ fn main() {
             }
         };
         let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
-        let dead_letters: f64 = text
-            .lines()
-            .filter(|l| l.starts_with("cbp_node_records_total{kind=\"dead_letter\"}"))
-            .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-            .sum();
+        let dead_letters = metric_sum(&text, "cbp_node_records_total{kind=\"dead_letter\"}");
         println!(
             "kafka: {counted:.0} events consumed, run and committed in {:.2} s: {:.0} events/s \
              (node started and joined the group in {:.1} s; watermarks {watermarks}; \

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{City, rss_bytes, start_node};
+use common::{City, metric_sum, rss_bytes, start_node};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -126,19 +126,11 @@ fn main() {
             .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    let dead_letters: f64 = metrics
-        .lines()
-        .filter(|l| l.starts_with("cbp_node_records_total{kind=\"dead_letter\"}"))
-        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-        .sum();
     println!(
-        "{:.0} events run, {dead_letters:.0} dead letters, {:.0} records",
+        "{:.0} events run, {:.0} dead letters, {:.0} records",
         value("cbp_node_events_in_total"),
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("cbp_node_records_total{"))
-            .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-            .sum::<f64>()
+        metric_sum(&metrics, "cbp_node_records_total{kind=\"dead_letter\"}"),
+        metric_sum(&metrics, "cbp_node_records_total{")
     );
     let core_seconds = value("cbp_node_commit_seconds_sum");
     let inputs = value("cbp_node_events_in_total");

@@ -37,14 +37,18 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Produces the lines to the topic in order (one partition, an idempotent producer).
-async fn produce(brokers: &str, lines: &[String]) {
-    let producer: FutureProducer = ClientConfig::new()
+fn idempotent_producer(brokers: &str) -> FutureProducer {
+    ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .create()
-        .unwrap();
+        .unwrap()
+}
+
+/// Produces the lines to the topic in order (one partition, an idempotent producer).
+async fn produce(brokers: &str, lines: &[String]) {
+    let producer = idempotent_producer(brokers);
     let deliveries: Vec<_> = lines
         .iter()
         .map(|line| {
@@ -79,30 +83,7 @@ fn kafka_section(brokers: &str, group: &str) -> String {
 
 /// Waits until the group has committed offset `n` on the single partition of `EVENTS`.
 async fn wait_for_committed(brokers: &str, group: &str, n: i64) {
-    let (brokers, group) = (brokers.to_string(), group.to_string());
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("group.id", &group)
-            .create()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut last = None;
-        while Instant::now() < deadline {
-            let mut partitions = TopicPartitionList::new();
-            partitions.add_partition(EVENTS, 0);
-            if let Ok(committed) = consumer.committed_offsets(partitions, Duration::from_secs(5)) {
-                last = committed.find_partition(EVENTS, 0).map(|p| p.offset());
-                if last == Some(Offset::Offset(n)) {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("the group's committed offset is {last:?}, not {n}");
-    })
-    .await
-    .unwrap();
+    wait_for_committed_all(brokers, group, &BTreeMap::from([(0, n)])).await;
 }
 
 /// The output topic as (partition, key, payload), read from the beginning until `n`
@@ -546,12 +527,7 @@ fn zone_local_backlog(dir: &Path) -> (PathBuf, Vec<(String, String)>) {
 /// Produces each line keyed by its zone (as a city partitions its feed); the offset after
 /// the last message of each partition.
 async fn produce_keyed(brokers: &str, lines: &[(String, String)]) -> BTreeMap<i32, i64> {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
+    let producer = idempotent_producer(brokers);
     let deliveries: Vec<_> = lines
         .iter()
         .map(|(zone, line)| {

@@ -203,3 +203,14 @@ pub fn cpu_seconds() -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// The sum of the `/metrics` samples whose line starts with `prefix` (a metric and the start
+/// of its labels: `cbp_node_records_total{kind="dead_letter"}`).
+#[allow(dead_code)] // not every bench reads it
+pub fn metric_sum(metrics: &str, prefix: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .filter_map(|line| line.split_whitespace().last()?.parse::<f64>().ok())
+        .sum()
+}
