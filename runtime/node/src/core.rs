@@ -270,12 +270,18 @@ impl Core {
     }
 
     fn publish(&mut self) {
-        self.publish_at(self.next_record, self.engine.clock());
+        self.publish_at(
+            self.next_record,
+            self.engine.clock(),
+            self.engine.timers_held_at(),
+        );
     }
 
-    /// Publishes the state after a commit: `records` committed, the engine `clock` then
-    /// (the engine may have run on since, into a group not committed yet).
-    fn publish_at(&mut self, records: u64, clock: Option<i64>) {
+    /// Publishes the state after a commit: `records` committed, the engine `clock` and
+    /// where its timers had run to (`timers_at`, per-source watermarks) then — the engine
+    /// may have run on since, into a group not committed yet. The sources' own watermarks
+    /// shown may already include that group's.
+    fn publish_at(&mut self, records: u64, clock: Option<i64>, timers_at: Option<i64>) {
         self.shared.records.store(records, Ordering::Release);
         self.shared
             .clock
@@ -286,7 +292,6 @@ impl Core {
         if let Some(watermarks) = &mut self.watermarks
             && let Ok(mut shared) = self.shared.watermarks.lock()
         {
-            let timers_at = self.engine.timers_held_at();
             let view = shared.get_or_insert_with(|| watermarks.view());
             let changed = watermarks.publish(view, timers_at);
             self.metrics.set_watermarks(&changed, timers_at);
@@ -484,8 +489,7 @@ impl Core {
                 Request::Sources(notes) => {
                     if let Some(watermarks) = &mut self.watermarks {
                         watermarks.note(&notes, Instant::now());
-                        // What is published is committed (nothing is in flight, as a rule,
-                        // with per-source watermarks).
+                        // What is published is committed: the group in flight first.
                         self.finish_in_flight();
                         self.publish();
                     }
@@ -531,14 +535,12 @@ impl Core {
             );
             return;
         }
-        // With per-source watermarks what is published reads the engine as it is, so the
-        // core commits itself. A large group is handed over even with nothing waiting: the
-        // next one may arrive while it commits, and a thread's wake-up is nothing beside
-        // its write.
+        // A large group is handed over even with nothing waiting: the next one may arrive
+        // while it commits, and a thread's wake-up is nothing beside its write.
         let hand_over =
             ran.outcomes.len() >= HAND_OVER_FROM || requests.is_some_and(|r| !r.is_empty());
-        let job = match (&self.committer, &self.watermarks) {
-            (Some(committer), None) if hand_over => match committer.jobs.send(job) {
+        let job = match &self.committer {
+            Some(committer) if hand_over => match committer.jobs.send(job) {
                 Ok(()) => {
                     self.in_flight = Some(ran);
                     return;
@@ -589,10 +591,10 @@ impl Core {
             self.publish();
             return false;
         }
-        let (next_record, clock) = (ran.next_record, ran.clock);
+        let (next_record, clock, timers_at) = (ran.next_record, ran.clock, ran.timers_at);
         let (outcomes, waiting) = self.committed(ran);
         // What the replies announce is visible (clock, record count) before they go out.
-        self.publish_at(next_record, clock);
+        self.publish_at(next_record, clock, timers_at);
         for Waiting {
             start,
             end,
@@ -687,6 +689,7 @@ impl Core {
             waiting,
             next_record: self.next_record,
             clock,
+            timers_at: self.engine.timers_held_at(),
             started,
         };
         (job, ran)
@@ -944,9 +947,10 @@ struct Ran {
     changes: Vec<PendingChange>,
     tally: Tally,
     waiting: Vec<Waiting>,
-    /// The record count and the engine clock after the group.
+    /// The record count, the engine clock and where its timers had run to after the group.
     next_record: u64,
     clock: Option<i64>,
+    timers_at: Option<i64>,
     started: Instant,
 }
 
