@@ -141,7 +141,7 @@ async fn consume_loop(
     // Each message's identity, zone and time are read here, as it is taken, on the
     // consumer's thread rather than the core's.
     let mut inputs = Arrivals::with_capacity(BATCH);
-    let mut offsets = TopicPartitionList::new();
+    let mut offsets = Offsets::default();
     let mut lag_check = tokio::time::interval(LAG_CHECK);
     lag_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut checking: Option<tokio::task::JoinHandle<Vec<Lag>>> = None;
@@ -165,8 +165,7 @@ async fn consume_loop(
             if core.send(request).await.is_err() {
                 return Err("kafka: the node is stopping".into());
             }
-            let offsets = std::mem::replace(&mut offsets, TopicPartitionList::new());
-            in_flight.push_back((answer, offsets));
+            in_flight.push_back((answer, offsets.take()));
             continue;
         }
         tokio::select! {
@@ -430,7 +429,7 @@ fn take(
     proto: bool,
     sources: &mut Sources,
     inputs: &mut Arrivals,
-    offsets: &mut TopicPartitionList,
+    offsets: &mut Offsets,
 ) {
     let payload = message.payload().unwrap_or_default();
     let input = if proto {
@@ -450,11 +449,45 @@ fn take(
             .clone(),
         Box::new(input),
     ));
-    let _ = offsets.add_partition_offset(
-        message.topic(),
-        message.partition(),
-        Offset::Offset(message.offset() + 1),
-    );
+    offsets.note(message.topic(), message.partition(), message.offset() + 1);
+}
+
+/// The offsets to commit after a batch: for each topic-partition, the one after its last
+/// message. Kept here rather than in a `TopicPartitionList`, whose every addition searches
+/// the list comparing topic names (a tenth of the consumer's time with four partitions).
+#[derive(Default)]
+struct Offsets {
+    next: Vec<(String, i32, i64)>,
+    /// The entry of the last message: a partition's messages come in runs.
+    last: usize,
+}
+
+impl Offsets {
+    fn note(&mut self, topic: &str, partition: i32, next: i64) {
+        let same = |(t, p, _): &(String, i32, i64)| *p == partition && t == topic;
+        if !self.next.get(self.last).is_some_and(same) {
+            self.last = match self.next.iter().position(same) {
+                Some(index) => index,
+                None => {
+                    self.next.push((topic.to_string(), partition, next));
+                    self.next.len() - 1
+                }
+            };
+        }
+        if let Some(entry) = self.next.get_mut(self.last) {
+            entry.2 = next;
+        }
+    }
+
+    /// The batch's offsets, as librdkafka commits them; empty again for the next batch.
+    fn take(&mut self) -> TopicPartitionList {
+        let mut list = TopicPartitionList::with_capacity(self.next.len());
+        for (topic, partition, next) in self.next.drain(..) {
+            let _ = list.add_partition_offset(&topic, partition, Offset::Offset(next));
+        }
+        self.last = 0;
+        list
+    }
 }
 
 /// The source a message comes from, for per-source watermarks: its topic-partition.
@@ -564,6 +597,38 @@ pub fn zone_key(record: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_commits_the_offset_after_each_partitions_last_message() {
+        let mut offsets = Offsets::default();
+        for (topic, partition, next) in [
+            ("a", 0, 5),
+            ("a", 0, 6),
+            ("a", 1, 3),
+            ("b", 0, 9),
+            ("a", 0, 7),
+            ("a", 1, 4),
+        ] {
+            offsets.note(topic, partition, next);
+        }
+        let list = offsets.take();
+        let got: Vec<_> = list
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition(), e.offset()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a".to_string(), 0, Offset::Offset(7)),
+                ("a".to_string(), 1, Offset::Offset(4)),
+                ("b".to_string(), 0, Offset::Offset(9)),
+            ]
+        );
+        assert_eq!(offsets.take().count(), 0, "the next batch starts empty");
+        offsets.note("b", 0, 10);
+        assert_eq!(offsets.take().count(), 1);
+    }
     use serde_json::json;
 
     #[test]
