@@ -33,6 +33,8 @@ pub use node::{Node, Started};
 
 /// mimalloc for every program built on the node (the service, its tests and benches): inputs
 /// are allocated on the sources' threads and freed on the commit thread, which glibc's
-/// malloc serves slowly (see `docs/performance.md`, *Runtime node*).
+/// malloc serves slowly. Built without its transparent-huge-page advice: the kernel then
+/// zeroed a whole 2 MiB page whenever a purged one was touched again (see
+/// `docs/performance.md`, *Runtime node*).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
