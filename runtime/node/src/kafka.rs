@@ -141,7 +141,6 @@ async fn consume_loop(
     // Each message's identity, zone and time are read here, as it is taken, on the
     // consumer's thread rather than the core's.
     let mut inputs = Arrivals::with_capacity(BATCH);
-    let mut offsets = Offsets::default();
     let mut lag_check = tokio::time::interval(LAG_CHECK);
     lag_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut checking: Option<tokio::task::JoinHandle<Vec<Lag>>> = None;
@@ -152,8 +151,11 @@ async fn consume_loop(
         let full = inputs.len() >= BATCH;
         if !inputs.is_empty() && (in_flight.is_empty() || full) && in_flight.len() < IN_FLIGHT {
             metrics.source("kafka", inputs.len() as u64);
-            // A partition assigned is announced before its first messages reach the core.
-            tell(core, sources.notes(consumer)).await?;
+            // A partition assigned is announced before its first messages reach the core
+            // (only per-source watermarks read it: the assignment is not asked for else).
+            if per_source {
+                tell(core, sources.notes(consumer)).await?;
+            }
             // Effects first, then the offsets: a crash in between means a redelivery, which
             // the core recognises. Batches commit in the order they are handed over.
             let (reply, answer) = oneshot::channel();
@@ -165,12 +167,12 @@ async fn consume_loop(
             if core.send(request).await.is_err() {
                 return Err("kafka: the node is stopping".into());
             }
-            in_flight.push_back((answer, offsets.take()));
+            in_flight.push_back((answer, sources.batch_offsets()));
             continue;
         }
         tokio::select! {
             message = consumer.recv(), if !full => match message {
-                Ok(message) => take(&message, proto, sources, &mut inputs, &mut offsets),
+                Ok(message) => take(&message, proto, sources, &mut inputs),
                 Err(e) => {
                     tracing::warn!("kafka: {e}");
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -256,7 +258,11 @@ fn committed(
 /// The topic-partitions seen or assigned: each one's source name (made once, not per
 /// message), and what the core was last told of it.
 #[derive(Default)]
-struct Sources(Vec<Partition>);
+struct Sources {
+    partitions: Vec<Partition>,
+    /// The partition of the last message looked up: a partition's messages come in runs.
+    last: usize,
+}
 
 struct Partition {
     topic: String,
@@ -268,6 +274,11 @@ struct Partition {
     lagging: bool,
     /// The core was told it has a backlog.
     backlog: bool,
+    /// The offset after the last message of the batch being gathered (`None`: none of its
+    /// messages in it): what is committed once the core has committed the batch. Kept here
+    /// rather than in a `TopicPartitionList`, whose every addition searches the list
+    /// comparing topic names (a tenth of the consumer's time with four partitions).
+    next_offset: Option<i64>,
 }
 
 /// What a lag check found of an assigned partition: whether the broker has messages past
@@ -281,25 +292,41 @@ struct Lag {
 
 impl Sources {
     fn of(&mut self, topic: &str, partition: i32) -> &mut Partition {
-        let found = self
-            .0
-            .iter()
-            .position(|p| p.partition == partition && p.topic == topic);
-        let index = match found {
-            Some(index) => index,
-            None => {
-                self.0.push(Partition {
-                    topic: topic.to_string(),
-                    partition,
-                    name: source_name(topic, partition).into(),
-                    assigned: false,
-                    lagging: false,
-                    backlog: false,
-                });
-                self.0.len() - 1
+        let same = |p: &Partition| p.partition == partition && p.topic == topic;
+        if !self.partitions.get(self.last).is_some_and(same) {
+            self.last = match self.partitions.iter().position(same) {
+                Some(index) => index,
+                None => {
+                    self.partitions.push(Partition {
+                        topic: topic.to_string(),
+                        partition,
+                        name: source_name(topic, partition).into(),
+                        assigned: false,
+                        lagging: false,
+                        backlog: false,
+                        next_offset: None,
+                    });
+                    self.partitions.len() - 1
+                }
+            };
+        }
+        &mut self.partitions[self.last]
+    }
+
+    /// The batch's offsets, as librdkafka commits them: for each partition, the one after
+    /// its last message; the next batch starts with none.
+    fn batch_offsets(&mut self) -> TopicPartitionList {
+        let mut list = TopicPartitionList::new();
+        for partition in &mut self.partitions {
+            if let Some(next) = partition.next_offset.take() {
+                let _ = list.add_partition_offset(
+                    &partition.topic,
+                    partition.partition,
+                    Offset::Offset(next),
+                );
             }
-        };
-        &mut self.0[index]
+        }
+        list
     }
 
     /// The consumer's assignment now (empty when it cannot say).
@@ -335,7 +362,7 @@ impl Sources {
             }
             now_assigned.push((element.partition(), partition.name.clone()));
         }
-        for partition in &mut self.0 {
+        for partition in &mut self.partitions {
             let still = now_assigned
                 .iter()
                 .any(|(p, name)| *p == partition.partition && *name == partition.name);
@@ -367,7 +394,7 @@ impl Sources {
     /// Every partition assigned, revoked (the consumer stops).
     fn release(&mut self) -> Vec<Note> {
         let mut notes = Vec::new();
-        for partition in &mut self.0 {
+        for partition in &mut self.partitions {
             if partition.assigned {
                 partition.assigned = false;
                 notes.push(Note::Revoked(partition.name.clone()));
@@ -429,7 +456,6 @@ fn take(
     proto: bool,
     sources: &mut Sources,
     inputs: &mut Arrivals,
-    offsets: &mut Offsets,
 ) {
     let payload = message.payload().unwrap_or_default();
     let input = if proto {
@@ -442,52 +468,9 @@ fn take(
         };
         Input::Line(text.trim_end().to_string())
     };
-    inputs.push(Input::Sourced(
-        sources
-            .of(message.topic(), message.partition())
-            .name
-            .clone(),
-        Box::new(input),
-    ));
-    offsets.note(message.topic(), message.partition(), message.offset() + 1);
-}
-
-/// The offsets to commit after a batch: for each topic-partition, the one after its last
-/// message. Kept here rather than in a `TopicPartitionList`, whose every addition searches
-/// the list comparing topic names (a tenth of the consumer's time with four partitions).
-#[derive(Default)]
-struct Offsets {
-    next: Vec<(String, i32, i64)>,
-    /// The entry of the last message: a partition's messages come in runs.
-    last: usize,
-}
-
-impl Offsets {
-    fn note(&mut self, topic: &str, partition: i32, next: i64) {
-        let same = |(t, p, _): &(String, i32, i64)| *p == partition && t == topic;
-        if !self.next.get(self.last).is_some_and(same) {
-            self.last = match self.next.iter().position(same) {
-                Some(index) => index,
-                None => {
-                    self.next.push((topic.to_string(), partition, next));
-                    self.next.len() - 1
-                }
-            };
-        }
-        if let Some(entry) = self.next.get_mut(self.last) {
-            entry.2 = next;
-        }
-    }
-
-    /// The batch's offsets, as librdkafka commits them; empty again for the next batch.
-    fn take(&mut self) -> TopicPartitionList {
-        let mut list = TopicPartitionList::with_capacity(self.next.len());
-        for (topic, partition, next) in self.next.drain(..) {
-            let _ = list.add_partition_offset(&topic, partition, Offset::Offset(next));
-        }
-        self.last = 0;
-        list
-    }
+    let partition = sources.of(message.topic(), message.partition());
+    partition.next_offset = Some(message.offset() + 1);
+    inputs.push(Input::Sourced(partition.name.clone(), Box::new(input)));
 }
 
 /// The source a message comes from, for per-source watermarks: its topic-partition.
@@ -597,10 +580,14 @@ pub fn zone_key(record: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_batch_commits_the_offset_after_each_partitions_last_message() {
-        let mut offsets = Offsets::default();
+        let mut sources = Sources::default();
+        let mut note = |topic: &str, partition: i32, next: i64| {
+            sources.of(topic, partition).next_offset = Some(next);
+        };
         for (topic, partition, next) in [
             ("a", 0, 5),
             ("a", 0, 6),
@@ -609,9 +596,9 @@ mod tests {
             ("a", 0, 7),
             ("a", 1, 4),
         ] {
-            offsets.note(topic, partition, next);
+            note(topic, partition, next);
         }
-        let list = offsets.take();
+        let list = sources.batch_offsets();
         let got: Vec<_> = list
             .elements()
             .iter()
@@ -625,11 +612,15 @@ mod tests {
                 ("b".to_string(), 0, Offset::Offset(9)),
             ]
         );
-        assert_eq!(offsets.take().count(), 0, "the next batch starts empty");
-        offsets.note("b", 0, 10);
-        assert_eq!(offsets.take().count(), 1);
+        assert_eq!(
+            sources.batch_offsets().count(),
+            0,
+            "the next batch starts empty"
+        );
+        sources.of("b", 0).next_offset = Some(10);
+        assert_eq!(sources.batch_offsets().count(), 1);
+        assert_eq!(sources.partitions.len(), 3, "one entry a partition");
     }
-    use serde_json::json;
 
     #[test]
     fn records_are_keyed_by_zone() {

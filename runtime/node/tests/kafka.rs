@@ -608,6 +608,23 @@ fn decisions_by_zone(log: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// No event of the node's `log` was dead-lettered, and its decisions are those of `cbpc
+/// run`'s `expected`, each zone's in the same order.
+fn assert_ran_as_cbpc_run(log: &str, expected: &str, context: &str) {
+    let dead: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(r#""kind":"dead_letter""#))
+        .collect();
+    assert!(
+        dead.is_empty(),
+        "{} dead letters {context}, the first: {}",
+        dead.len(),
+        dead[0]
+    );
+    assert_eq!(decisions_sorted(log), decisions_sorted(expected));
+    assert_eq!(decisions_by_zone(log), decisions_by_zone(expected));
+}
+
 /// A backlog on four partitions before the node starts, consumed with per-source
 /// watermarks (quiet sources let go after `source_idle`): the client hands the node one
 /// partition's backlog (here the whole day) before the next one's first event, so the
@@ -645,19 +662,7 @@ async fn backlog_on_four_partitions(source_idle: &str) {
         started.elapsed()
     );
     let log = records(&base).await;
-    let dead: Vec<&str> = log
-        .lines()
-        .filter(|line| line.contains(r#""kind":"dead_letter""#))
-        .collect();
-    assert!(
-        dead.is_empty(),
-        "{} of {} events dead-lettered, the first: {}",
-        dead.len(),
-        lines.len(),
-        dead[0]
-    );
-    assert_eq!(decisions_sorted(&log), decisions_sorted(&expected));
-    assert_eq!(decisions_by_zone(&log), decisions_by_zone(&expected));
+    assert_ran_as_cbpc_run(&log, &expected, &format!("of {} events", lines.len()));
     // The consumer's lag check (once a second) finds every partition caught up.
     let mut status = Value::Null;
     for _ in 0..100 {
@@ -745,17 +750,6 @@ async fn tansu_backlog_on_four_partitions_survives_kill_9() {
         node_log.matches("journaled inputs replayed").count() >= 2,
         "{node_log}"
     );
-    let dead: Vec<&str> = log
-        .lines()
-        .filter(|line| line.contains(r#""kind":"dead_letter""#))
-        .collect();
-    assert!(
-        dead.is_empty(),
-        "{} dead letters after the restart, the first: {}\n{node_log}",
-        dead.len(),
-        dead[0]
-    );
-    assert_eq!(decisions_sorted(&log), decisions_sorted(&expected));
-    assert_eq!(decisions_by_zone(&log), decisions_by_zone(&expected));
+    assert_ran_as_cbpc_run(&log, &expected, &format!("after the restart\n{node_log}"));
     node.stop();
 }

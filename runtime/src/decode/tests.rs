@@ -134,6 +134,22 @@ const PIECES: &[&str] = &[
     "\"type\":",
 ];
 
+/// A message with some bytes changed, inserted or removed: each edit is (where, the byte,
+/// 0 to change, 1 to insert, else to remove).
+pub(super) fn mutate_bytes(bytes: &mut Vec<u8>, edits: &[(usize, u8, u8)]) {
+    for &(at, value, kind) in edits {
+        let at = at % (bytes.len() + 1);
+        match kind {
+            0 if at < bytes.len() => bytes[at] = value,
+            1 => bytes.insert(at, value),
+            _ if at < bytes.len() => {
+                bytes.remove(at);
+            }
+            _ => {}
+        }
+    }
+}
+
 fn mutate(line: &str, edits: &[(usize, usize, usize)]) -> String {
     let mut chars: Vec<char> = line.chars().collect();
     for &(kind, at, piece) in edits {
@@ -636,17 +652,7 @@ proptest! {
         let messages = sample_messages();
         let decoder = Decoder::new(program());
         let mut bytes = messages[index % messages.len()].clone();
-        for (at, value, kind) in edits {
-            let at = at % (bytes.len() + 1);
-            match kind {
-                0 if at < bytes.len() => bytes[at] = value,
-                1 => bytes.insert(at, value),
-                _ if at < bytes.len() => {
-                    bytes.remove(at);
-                }
-                _ => {}
-            }
-        }
+        mutate_bytes(&mut bytes, &edits);
         check_fused_wire(&decoder, &bytes)?;
         check_bytes(&decoder, &bytes)?;
     }

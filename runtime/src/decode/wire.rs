@@ -331,17 +331,7 @@ mod tests {
             edits in proptest::collection::vec((0usize..400, 0u8..=255, 0u8..3), 1..4),
         ) {
             let mut bytes = sample();
-            for (at, value, kind) in edits {
-                let at = at % (bytes.len() + 1);
-                match kind {
-                    0 if at < bytes.len() => bytes[at] = value,
-                    1 => bytes.insert(at, value),
-                    _ if at < bytes.len() => {
-                        bytes.remove(at);
-                    }
-                    _ => {}
-                }
-            }
+            crate::decode::tests::mutate_bytes(&mut bytes, &edits);
             agrees(&bytes)?;
         }
     }
