@@ -4,8 +4,10 @@
 //! then writes them into the row in the layout's order — no tree of the whole line, no
 //! search by name. Unknown keys are skipped by the scanner (which validates what it skips).
 //!
-//! It only takes the plain case: `type` before `payload`, no repeated key, every value in
-//! the scanner's subset, every field decoding. Anything else gives `None`, and the line goes
+//! It only takes the plain case: no repeated key, every value in the scanner's subset, every
+//! field decoding. A `payload` met before `type` (keys sorted, as many writers of JSON put
+//! them) is skipped and read once `type` has named the layout. Anything else gives `None`,
+//! and the line goes
 //! the ordinary way ([`super::scan`] and the walk, then `serde_json`), whose outcome is the
 //! reference. Writing goes in the walk's order through the walk's own code for all but the
 //! plainest scalars, so texts are interned in the same order and rows come out the same.
@@ -422,6 +424,17 @@ impl<'a> Pass<'a> {
         }
     }
 
+    /// The payload's members into their entries (`null` is taken as no payload; anything
+    /// else that is not an object the walk refuses).
+    fn payload(&mut self, plan: &LayoutPlan) -> Option<Val> {
+        if self.scanner.peek() == Some(b'{') {
+            self.group(plan, &plan.payload, TOP_MEMBER)?;
+            Some(Val::of(Kind::Object, 0))
+        } else {
+            Some(self.value(TOP_MEMBER)?).filter(|v| v.kind == Kind::Null)
+        }
+    }
+
     /// The value of one entry (a record's object into its fields' entries).
     fn entry(&mut self, plan: &LayoutPlan, entry: u32, depth: usize) -> Option<()> {
         // A repeated key: the walk decides.
@@ -470,6 +483,7 @@ impl Decoder {
         pass.scanner.whitespace();
         let mut known = [Val::ABSENT; TOP_KEYS.len()];
         let mut layout: Option<(&MessageLayout, &LayoutPlan)> = None;
+        let mut deferred_payload = None;
         if pass.scanner.peek() != Some(b'}') {
             let mut hint = 0;
             loop {
@@ -495,17 +509,17 @@ impl Decoder {
                         layout = Some((found, plan));
                         known[top_keys::TYPE] = val;
                     }
-                    Some(top_keys::PAYLOAD) => {
-                        // Without the layout, the payload cannot be read here.
-                        let (_, plan) = layout?;
-                        known[top_keys::PAYLOAD] = if pass.scanner.peek() == Some(b'{') {
-                            pass.group(plan, &plan.payload, TOP_MEMBER)?;
-                            Val::of(Kind::Object, 0)
-                        } else {
-                            // `null` only (anything else is refused by the walk).
-                            Some(pass.value(TOP_MEMBER)?).filter(|v| v.kind == Kind::Null)?
-                        };
-                    }
+                    Some(top_keys::PAYLOAD) => match layout {
+                        Some((_, plan)) => known[top_keys::PAYLOAD] = pass.payload(plan)?,
+                        None => {
+                            // Keys in another order (sorted, as many writers of JSON put
+                            // them): the payload is read once `type` has named the layout.
+                            let start = pass.scanner.pos;
+                            pass.scanner.member(TOP_MEMBER)?;
+                            deferred_payload = Some((start, pass.scanner.pos));
+                            known[top_keys::PAYLOAD] = Val::of(Kind::Object, 0);
+                        }
+                    },
                     Some(k) => {
                         match layout.and_then(|(_, p)| Some((p, p.top_entry[k]?))) {
                             Some((plan, entry)) => pass.entry(plan, entry, TOP_MEMBER)?,
@@ -534,6 +548,13 @@ impl Decoder {
             return None;
         }
         let (layout, plan) = layout?;
+        if let Some((start, end)) = deferred_payload {
+            pass.scanner.pos = start;
+            known[top_keys::PAYLOAD] = pass.payload(plan)?;
+            if pass.scanner.pos != end {
+                return None;
+            }
+        }
         let written = Written {
             line,
             others: &pass.others,
