@@ -26,6 +26,20 @@ use serde_json::{Map, Value as JsonValue};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// How long the plain start of a JSON string's contents is: up to its first quote,
+/// backslash or control character, eight bytes a step (`None`: none in `bytes`).
+#[inline]
+pub fn plain_string_len(bytes: &[u8]) -> Option<usize> {
+    scan::stop(bytes)
+}
+
+/// Where the first of `"`, `{`, `[`, `}`, `]` in `bytes` is: the bytes that matter when
+/// skipping over a JSON object or array, found eight bytes a step.
+#[inline]
+pub fn next_structural(bytes: &[u8]) -> Option<usize> {
+    scan::structural(bytes)
+}
+
 /// Event times must lie in the years 0000–9999 (what RFC 3339 can write).
 pub(crate) const MIN_TIME_MS: i64 = -62_167_219_200_000;
 pub(crate) const MAX_TIME_MS: i64 = 253_402_300_799_999;

@@ -222,7 +222,7 @@ impl Interner {
 /// Whether two texts are equal, compared a word at a time without a call to `memcmp` (most
 /// interned texts are a few dozen bytes, where the call costs more than the comparison).
 #[inline(always)]
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

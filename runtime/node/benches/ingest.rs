@@ -6,6 +6,7 @@
 
 mod common;
 
+use cbp_node::inputs::Scan;
 use cbp_node::store::Input;
 use common::{City, start_node};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -74,5 +75,34 @@ fn ingest(c: &mut Criterion) {
     runtime.block_on(node.shutdown());
 }
 
-criterion_group!(benches, ingest);
+/// What a source's thread reads off each input before the core runs it (identity, zone,
+/// time: `inputs::Scan`), on the day's lines as shipped and as the endless city writes them
+/// (keys sorted, so `zone` is last and the whole line is read).
+fn scan(c: &mut Criterion) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/city-day.ndjson");
+    let shipped: Vec<Input> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .take(1000)
+        .map(|line| Input::Line(line.into()))
+        .collect();
+    let mut city = City::new();
+    let sorted: Vec<Input> = (0..1000).map(|_| Input::Line(city.next_line())).collect();
+    let mut group = c.benchmark_group("node/scan");
+    group.throughput(Throughput::Elements(1000));
+    for (name, inputs) in [("shipped", &shipped), ("sorted", &sorted)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                inputs
+                    .iter()
+                    .map(|input| Scan::of(std::hint::black_box(input)).identity())
+                    .fold(0u128, |sum, id| sum ^ id.unwrap_or_default())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ingest, scan);
 criterion_main!(benches);

@@ -4,6 +4,7 @@
 
 use crate::dedup::Seen;
 use crate::store::Input;
+use cbp_runtime::intern::same;
 use cbp_runtime::proto::Event;
 use cbp_runtime::{Engine, LineOutcome, Record};
 use prost::Message;
@@ -331,7 +332,7 @@ fn top_level<'t, const N: usize>(text: &'t str, keys: [&str; N]) -> Option<[Opti
         }
         at = skip_space(bytes, at + 1);
         let end = skip_value(bytes, at)?;
-        if let Some(i) = keys.iter().position(|k| k.as_bytes() == key) {
+        if let Some(i) = keys.iter().position(|k| same(k.as_bytes(), key)) {
             if found[i].is_some() {
                 return None;
             }
@@ -382,17 +383,13 @@ const fn byte_set(set: &[u8]) -> [bool; 256] {
 
 /// What ends a bare value (a number, `true`, `false`, `null`).
 static BARE_END: [bool; 256] = byte_set(b",}] \n\r\t");
-/// What matters inside an object or array being skipped.
-static NESTED: [bool; 256] = byte_set(b"\"{[}]");
 
 /// The bytes of the string starting at the quote at `at`, when it has no escapes and no
 /// control characters, and the index after its closing quote.
 fn plain_string(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let start = at + 1;
     let rest = bytes.get(start..)?;
-    let len = rest
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    let len = cbp_runtime::decode::plain_string_len(rest)?;
     (rest[len] == b'"').then(|| (&rest[..len], start + len + 1))
 }
 
@@ -416,13 +413,16 @@ fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
 fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
     let mut at = at + 1;
     loop {
+        // Strings here are short: a word-at-a-time scan beats a call to `memchr`.
         let rest = bytes.get(at..)?;
-        at += memchr::memchr2(b'"', b'\\', rest)?;
-        if bytes[at] == b'"' {
-            return Some(at + 1);
+        at += cbp_runtime::decode::plain_string_len(rest)?;
+        match bytes[at] {
+            b'"' => return Some(at + 1),
+            // An escape: the byte after the backslash is never the end.
+            b'\\' => at += 2,
+            // A control character: refused later, not the end.
+            _ => at += 1,
         }
-        // An escape: the byte after the backslash is never the end.
-        at += 2;
     }
 }
 
@@ -431,7 +431,7 @@ fn skip_nested(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
         let rest = bytes.get(at..)?;
-        at += rest.iter().position(|&b| NESTED[usize::from(b)])?;
+        at += cbp_runtime::decode::next_structural(rest)?;
         match bytes[at] {
             b'"' => {
                 at = skip_string(bytes, at)?;
