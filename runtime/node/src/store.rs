@@ -265,7 +265,8 @@ from_redb!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 pub struct Store {
@@ -316,6 +317,19 @@ impl Store {
 
     pub fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
+        txn.open_table(META)?.insert(key, value)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// [`Store::set_meta`] without waiting for the disk: the value is written now and made
+    /// durable by the next durable commit (the next group's). For what may be a little
+    /// behind after a crash, such as a sink's cursor (its deliveries are at-least-once):
+    /// a write of its own with an `fdatasync` each time would cost a sink's batch as much
+    /// as a group's commit, and hold the store's one writer meanwhile.
+    pub fn set_meta_lazily(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::None)?;
         txn.open_table(META)?.insert(key, value)?;
         txn.commit()?;
         Ok(())
