@@ -28,7 +28,7 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{City, cpu_seconds, metric_sum, rss_bytes, state_dir};
+use common::{City, cpu_seconds, metric_sum, rss_bytes, state_dir, thread_cpu_seconds};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::{Duration, Instant};
@@ -127,8 +127,9 @@ fn main() {
         let (node, _) = cbp_node::Node::start(config).await.unwrap();
         let metrics_url = format!("http://{}/metrics", node.addr);
         // From the first event consumed (the group join is not the node's rate) to the last.
-        let mut first: Option<(Instant, f64, f64)> = None;
-        let (elapsed, counted, cpu) = loop {
+        let mut first: Option<(Instant, f64, f64, ThreadSeconds)> = None;
+        let threads = || thread_cpu_seconds(Some(tansu.pid()), "tansu (the broker)");
+        let (elapsed, counted, cpu, by_thread) = loop {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
             let value = |name: &str| {
@@ -141,11 +142,20 @@ fn main() {
                 + value("cbp_node_duplicates_total")
                 + value("cbp_node_refused_total");
             if first.is_none() && events > 0.0 {
-                first = Some((Instant::now(), events, cpu_seconds()));
+                first = Some((Instant::now(), events, cpu_seconds(), threads()));
             }
             if events as usize >= n {
-                let (at, before, cpu) = first.unwrap_or((started, 0.0, 0.0));
-                break (at.elapsed(), events - before, cpu_seconds() - cpu);
+                let (at, before, cpu, threads_before) =
+                    first.take().unwrap_or((started, 0.0, 0.0, Vec::new()));
+                let by_thread: ThreadSeconds = threads()
+                    .into_iter()
+                    .map(|(name, seconds)| {
+                        let before = threads_before.iter().find(|(n, _)| *n == name);
+                        (name, seconds - before.map_or(0.0, |(_, s)| *s))
+                    })
+                    .filter(|(_, seconds)| *seconds > 0.0)
+                    .collect();
+                break (at.elapsed(), events - before, cpu_seconds() - cpu, by_thread);
             }
             if started.elapsed() > Duration::from_secs(600) {
                 panic!("only {events} of {n} events consumed in 10 minutes");
@@ -167,9 +177,18 @@ fn main() {
             rss_bytes() as f64 / (1024.0 * 1024.0),
             cpu * 1e6 / counted
         );
+        // Which thread the CPU went to, and the broker's share (10 ms ticks: a rough split).
+        let split: Vec<String> = by_thread
+            .iter()
+            .map(|(name, seconds)| format!("{name} {:.2}", seconds * 1e6 / counted))
+            .collect();
+        println!("kafka: cpu µs an event by thread: {}", split.join(", "));
         node.shutdown().await;
     });
 }
+
+/// CPU seconds by thread name (`common::thread_cpu_seconds`).
+type ThreadSeconds = Vec<(String, f64)>;
 
 /// The event's `zone` (its key: a city's feed is partitioned by zone).
 fn zone_of(line: &str) -> String {

@@ -194,14 +194,50 @@ pub fn rss_bytes() -> u64 {
 pub fn cpu_seconds() -> f64 {
     std::fs::read_to_string("/proc/self/stat")
         .ok()
-        .and_then(|s| {
-            // The fields after the command name, which is in parentheses.
-            let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
-            let user: f64 = fields.get(11)?.parse().ok()?;
-            let system: f64 = fields.get(12)?.parse().ok()?;
-            Some((user + system) / 100.0)
-        })
+        .and_then(|stat| stat_seconds(&stat))
         .unwrap_or(0.0)
+}
+
+/// CPU seconds (user and system) from a `/proc/.../stat` text.
+fn stat_seconds(stat: &str) -> Option<f64> {
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
+/// CPU seconds so far of this process's threads, summed by thread name (Linux), in name
+/// order; `other_pid`'s whole process is added under `other`.
+#[allow(dead_code)] // not every bench reads it
+pub fn thread_cpu_seconds(other_pid: Option<u32>, other: &str) -> Vec<(String, f64)> {
+    let mut by_name = std::collections::BTreeMap::<String, f64>::new();
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let seconds = std::fs::read_to_string(path.join("stat"))
+            .ok()
+            .and_then(|stat| stat_seconds(&stat))
+            .unwrap_or(0.0);
+        // librdkafka names a thread per broker (`rdk:broker1`): one line for them all.
+        let name = match name.trim() {
+            n if n.starts_with("rdk:") => "librdkafka".to_string(),
+            n => n.to_string(),
+        };
+        *by_name.entry(name).or_default() += seconds;
+    }
+    if let Some(pid) = other_pid {
+        let seconds = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| stat_seconds(&stat))
+            .unwrap_or(0.0);
+        by_name.insert(other.to_string(), seconds);
+    }
+    by_name.into_iter().collect()
 }
 
 /// The sum of the `/metrics` samples whose line starts with `prefix` (a metric and the start

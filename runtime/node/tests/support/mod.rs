@@ -145,6 +145,11 @@ pub struct Tansu {
 }
 
 impl Tansu {
+    /// The broker's process id (benchmarks read its CPU time).
+    pub fn pid(&self) -> u32 {
+        self._service.child.id()
+    }
+
     /// `None` (the test is skipped) when there is no tansu outside CI.
     pub async fn start(dir: &Path, topics: &[(&str, i32)]) -> Option<Tansu> {
         let program = program(
