@@ -5,12 +5,12 @@
 //! search by name. Unknown keys are skipped by the scanner (which validates what it skips).
 //!
 //! It only takes the plain case: no repeated key, every value in the scanner's subset, every
-//! field decoding. A `payload` met before `type` (keys sorted, as many writers of JSON put
-//! them) is skipped and read once `type` has named the layout. Anything else gives `None`,
-//! and the line goes
-//! the ordinary way ([`super::scan`] and the walk, then `serde_json`), whose outcome is the
-//! reference. Writing goes in the walk's order through the walk's own code for all but the
-//! plainest scalars, so texts are interned in the same order and rows come out the same.
+//! field decoding. A record (`location`, `payload`) met before `type` (keys sorted, as many
+//! writers of JSON put them) is skipped and read once `type` has named the layout. Anything
+//! else gives `None`, and the line goes the ordinary way ([`super::scan`] and the walk, then
+//! `serde_json`), whose outcome is the reference. Writing goes in the walk's order through
+//! the walk's own code for all but the plainest scalars, so texts are interned in the same
+//! order and rows come out the same.
 
 use super::input::Input;
 use super::scan::{Scanner, Tok};
@@ -483,7 +483,10 @@ impl Decoder {
         pass.scanner.whitespace();
         let mut known = [Val::ABSENT; TOP_KEYS.len()];
         let mut layout: Option<(&MessageLayout, &LayoutPlan)> = None;
-        let mut deferred_payload = None;
+        // Records met before `type` named the layout (keys sorted, as many writers of JSON
+        // put them: `location` and `payload` come first): where each is, to be read into
+        // its fields once the layout is known.
+        let mut deferred: [Option<(usize, usize)>; TOP_KEYS.len()] = [None; TOP_KEYS.len()];
         if pass.scanner.peek() != Some(b'}') {
             let mut hint = 0;
             loop {
@@ -509,17 +512,21 @@ impl Decoder {
                         layout = Some((found, plan));
                         known[top_keys::TYPE] = val;
                     }
-                    Some(top_keys::PAYLOAD) => match layout {
-                        Some((_, plan)) => known[top_keys::PAYLOAD] = pass.payload(plan)?,
-                        None => {
-                            // Keys in another order (sorted, as many writers of JSON put
-                            // them): the payload is read once `type` has named the layout.
-                            let start = pass.scanner.pos;
-                            pass.scanner.member(TOP_MEMBER)?;
-                            deferred_payload = Some((start, pass.scanner.pos));
-                            known[top_keys::PAYLOAD] = Val::of(Kind::Object, 0);
-                        }
-                    },
+                    Some(k)
+                        if layout.is_none()
+                            && k != top_keys::METADATA
+                            && pass.scanner.peek() == Some(b'{') =>
+                    {
+                        let start = pass.scanner.pos;
+                        pass.scanner.member(TOP_MEMBER)?;
+                        *deferred.get_mut(k)? = Some((start, pass.scanner.pos));
+                        // Marks the key as met.
+                        known[k] = Val::of(Kind::Object, 0);
+                    }
+                    Some(top_keys::PAYLOAD) => {
+                        let (_, plan) = layout?;
+                        known[top_keys::PAYLOAD] = pass.payload(plan)?;
+                    }
                     Some(k) => {
                         match layout.and_then(|(_, p)| Some((p, p.top_entry[k]?))) {
                             Some((plan, entry)) => pass.entry(plan, entry, TOP_MEMBER)?,
@@ -548,9 +555,14 @@ impl Decoder {
             return None;
         }
         let (layout, plan) = layout?;
-        if let Some((start, end)) = deferred_payload {
+        for (k, span) in deferred.iter().enumerate() {
+            let Some((start, end)) = *span else { continue };
             pass.scanner.pos = start;
-            known[top_keys::PAYLOAD] = pass.payload(plan)?;
+            match (k, plan.top_entry[k]) {
+                (top_keys::PAYLOAD, _) => known[k] = pass.payload(plan)?,
+                (_, Some(entry)) => pass.entry(plan, entry, TOP_MEMBER)?,
+                (_, None) => known[k] = pass.value(TOP_MEMBER)?,
+            }
             if pass.scanner.pos != end {
                 return None;
             }
