@@ -17,6 +17,7 @@
 //! the timers (`README.md`, *Per-source watermarks*): the dead letters printed are the
 //! city's own, five malformed events a day and the one event a day ten minutes behind its
 //! predecessor (late for its partition as for one clock: refused on arrival).
+//! `CBP_KAFKA_CORE_PRIORITY` sets `node.core_priority` (the core thread's nice value).
 //! `CBP_KAFKA_FETCH_BYTES` sets
 //! `max.partition.fetch.bytes`. `CBP_KAFKA_DRAIN=1` measures the broker and the client
 //! alone: the same messages consumed in a group and dropped, no node.
@@ -67,6 +68,11 @@ fn main() {
         }
         .to_string()
     });
+    // `node.core_priority` (0: as started).
+    let core_priority: i32 = std::env::var("CBP_KAFKA_CORE_PRIORITY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -117,7 +123,7 @@ fn main() {
         }
 
         let config = cbp_node::Config::from_toml(&format!(
-            "[http]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \"{}\"\n[clock]\nidle_advance = \"off\"\n\
+            "[node]\ncore_priority = {core_priority}\n[http]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \"{}\"\n[clock]\nidle_advance = \"off\"\n\
              watermarks = \"{watermarks}\"\n[kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n{fetch_bytes}",
             dir.path().join("state").display(),
             tansu.brokers

@@ -47,6 +47,12 @@ pub struct NodeSection {
     /// layer are posted to its `/api/v1/layer/escalate`, and this node runs no layer above
     /// its own.
     pub parent: Option<String>,
+    /// The nice value of the core thread, the one that runs the engine, and of its commit
+    /// thread (-20 … 19; 0: as started). Where the node shares its cores with other work (a
+    /// broker, plugin models on an edge box), a negative value keeps the pipeline's serial
+    /// stages running first; raising a thread's priority needs the privilege to
+    /// (`CAP_SYS_NICE`), and without it the node says so and runs on.
+    pub core_priority: i32,
 }
 
 impl Default for NodeSection {
@@ -56,6 +62,7 @@ impl Default for NodeSection {
             layer: "L1".into(),
             zone: String::new(),
             parent: None,
+            core_priority: 0,
         }
     }
 }
@@ -432,6 +439,20 @@ fn parse_duration_setting(key: &str, text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_readmes_configuration_reads() {
+        let readme = include_str!("../README.md");
+        let block = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|rest| rest.split("```toml\n").nth(1))
+            .and_then(|rest| rest.split("```").next())
+            .expect("a toml block under Configuration");
+        let config = Config::from_toml(block).unwrap();
+        assert_eq!(config.node.core_priority, 0);
+        assert_eq!(config.layer(), 1);
+    }
 
     #[test]
     fn empty_file_is_the_embedded_default() {

@@ -23,6 +23,7 @@ pub mod node;
 pub mod peers;
 pub mod plugins;
 pub mod policy;
+pub mod priority;
 pub mod record_proto;
 pub mod sinks;
 pub mod store;

@@ -67,9 +67,11 @@ impl Node {
         let core = {
             let (store, shared, metrics) = (store.clone(), shared.clone(), metrics.clone());
             let program = program.clone();
+            let priority = config.node.core_priority;
             std::thread::Builder::new()
                 .name("cbp-core".into())
                 .spawn(move || {
+                    crate::priority::set_this_threads(priority);
                     match Core::start(store, program, options, shared, metrics, committed_tx) {
                         Ok((core, replayed)) => {
                             let _ = started_tx.send(Ok(replayed));
