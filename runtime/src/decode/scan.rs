@@ -92,43 +92,47 @@ const fn below(word: u64, n: u8) -> u64 {
 /// step.
 #[inline(always)]
 pub(crate) fn stop(bytes: &[u8]) -> Option<usize> {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let hits = below(word ^ splat(b'"'), 1) | below(word ^ splat(b'\\'), 1) | below(word, 0x20);
-        if hits != 0 {
-            return Some(at + hits.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    let tail = chunks.remainder();
-    tail.iter()
-        .position(|b| STOPS[usize::from(*b)])
-        .map(|i| at + i)
+    first_of(
+        bytes,
+        |word| below(word ^ splat(b'"'), 1) | below(word ^ splat(b'\\'), 1) | below(word, 0x20),
+        |b| STOPS[usize::from(b)],
+    )
 }
 
 /// Where the first of `"`, `{`, `[`, `}`, `]` in `bytes` is (what matters when skipping an
 /// object or an array), eight bytes a step.
 #[inline(always)]
 pub(crate) fn structural(bytes: &[u8]) -> Option<usize> {
+    first_of(
+        bytes,
+        |word| {
+            below(word ^ splat(b'"'), 1)
+                | below(word ^ splat(b'{'), 1)
+                | below(word ^ splat(b'['), 1)
+                | below(word ^ splat(b'}'), 1)
+                | below(word ^ splat(b']'), 1)
+        },
+        |b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'),
+    )
+}
+
+/// Where the first byte of `bytes` that `is` is: eight bytes a step through `hits` (the
+/// high bit of each such byte of a word, exact for the lowest), the tail a byte a step.
+#[inline(always)]
+fn first_of(bytes: &[u8], hits: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool) -> Option<usize> {
     let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let hits = below(word ^ splat(b'"'), 1)
-            | below(word ^ splat(b'{'), 1)
-            | below(word ^ splat(b'['), 1)
-            | below(word ^ splat(b'}'), 1)
-            | below(word ^ splat(b']'), 1);
-        if hits != 0 {
-            return Some(at + hits.trailing_zeros() as usize / 8);
+        let found = hits(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    let tail = chunks.remainder();
-    tail.iter()
-        .position(|b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| is(b))
         .map(|i| at + i)
 }
 
@@ -611,6 +615,32 @@ pub(crate) mod tests {
             if slow.0.is_some() {
                 proptest::prop_assert_eq!(fast.1, slow.1, "{}", text);
             }
+        }
+    }
+
+    #[test]
+    fn word_scans_find_the_first_byte_as_a_byte_scan_does() {
+        let texts = [
+            "",
+            "a",
+            "abcdefgh",
+            "abcdefg\"",
+            "abcdefgh{",
+            "]",
+            "ab\\cd",
+            "x\u{1}y",
+            "0123456789abcdef[",
+            "é\"",
+            "abcdefghijklmnop",
+        ];
+        for text in texts {
+            let bytes = text.as_bytes();
+            let by_byte = |set: &[u8]| bytes.iter().position(|b| set.contains(b));
+            assert_eq!(structural(bytes), by_byte(b"\"{[}]"), "{text:?}");
+            let plain_end = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            assert_eq!(stop(bytes), plain_end, "{text:?}");
         }
     }
 
