@@ -17,6 +17,9 @@
 //! the timers (`README.md`, *Per-source watermarks*): the dead letters printed are the
 //! city's own, five malformed events a day and the one event a day ten minutes behind its
 //! predecessor (late for its partition as for one clock: refused on arrival).
+//! `CBP_KAFKA_RATE=N` measures latency instead: N events a second for `CBP_KAFKA_SECS`
+//! (default 60), produced while the node consumes; p50 and p99 from the producer's
+//! timestamp to the message's batch committed (`cbp_node_kafka_seconds`).
 //! `CBP_KAFKA_CORE_PRIORITY` sets `node.core_priority` (the core thread's nice value).
 //! `CBP_KAFKA_FETCH_BYTES` sets
 //! `max.partition.fetch.bytes`. `CBP_KAFKA_DRAIN=1` measures the broker and the client
@@ -73,18 +76,38 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let rate: Option<u64> = std::env::var("CBP_KAFKA_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let seconds: u64 = std::env::var("CBP_KAFKA_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let dir = state_dir();
+    let node_config = |tansu: &support::Tansu| {
+        cbp_node::Config::from_toml(&format!(
+            "[node]\ncore_priority = {core_priority}\n[http]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \"{}\"\n[clock]\nidle_advance = \"off\"\n\
+             watermarks = \"{watermarks}\"\n[kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n{fetch_bytes}",
+            dir.path().join("state").display(),
+            tansu.brokers
+        ))
+        .unwrap()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let dir = state_dir();
     runtime.block_on(async {
         let Some(tansu) =
             support::Tansu::start(dir.path(), &[(EVENTS, partitions), (RECORDS, 3)]).await
         else {
             return;
         };
+        if let Some(rate) = rate {
+            paced(&tansu, node_config(&tansu), rate, seconds).await;
+            return;
+        }
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &tansu.brokers)
             .set("linger.ms", "20")
@@ -122,13 +145,7 @@ fn main() {
             return;
         }
 
-        let config = cbp_node::Config::from_toml(&format!(
-            "[node]\ncore_priority = {core_priority}\n[http]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \"{}\"\n[clock]\nidle_advance = \"off\"\n\
-             watermarks = \"{watermarks}\"\n[kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n{fetch_bytes}",
-            dir.path().join("state").display(),
-            tansu.brokers
-        ))
-        .unwrap();
+        let config = node_config(&tansu);
         let started = Instant::now();
         let (node, _) = cbp_node::Node::start(config).await.unwrap();
         let metrics_url = format!("http://{}/metrics", node.addr);
@@ -137,7 +154,12 @@ fn main() {
         let threads = || thread_cpu_seconds(Some(tansu.pid()), "tansu (the broker)");
         let (elapsed, counted, cpu, by_thread) = loop {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
+            let text = reqwest::get(&metrics_url)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             let value = |name: &str| {
                 text.lines()
                     .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
@@ -161,13 +183,23 @@ fn main() {
                     })
                     .filter(|(_, seconds)| *seconds > 0.0)
                     .collect();
-                break (at.elapsed(), events - before, cpu_seconds() - cpu, by_thread);
+                break (
+                    at.elapsed(),
+                    events - before,
+                    cpu_seconds() - cpu,
+                    by_thread,
+                );
             }
             if started.elapsed() > Duration::from_secs(600) {
                 panic!("only {events} of {n} events consumed in 10 minutes");
             }
         };
-        let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
+        let text = reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let dead_letters = metric_sum(&text, "cbp_node_records_total{kind=\"dead_letter\"}");
         println!(
             "kafka: {counted:.0} events consumed, run and committed in {:.2} s: {:.0} events/s \
@@ -178,7 +210,11 @@ fn main() {
             counted / elapsed.as_secs_f64(),
             (started.elapsed() - elapsed).as_secs_f64(),
             text.lines()
-                .find_map(|l| l.strip_prefix("cbp_node_refused_total")?.trim().parse::<f64>().ok())
+                .find_map(|l| l
+                    .strip_prefix("cbp_node_refused_total")?
+                    .trim()
+                    .parse::<f64>()
+                    .ok())
                 .unwrap_or(0.0),
             rss_bytes() as f64 / (1024.0 * 1024.0),
             cpu * 1e6 / counted
@@ -191,6 +227,135 @@ fn main() {
         println!("kafka: cpu µs an event by thread: {}", split.join(", "));
         node.shutdown().await;
     });
+}
+
+/// Latency at a steady rate: the node joins the group (a first event tells it has), then a
+/// producer thread sends `rate` events a second for `seconds`, each stamped by the producer;
+/// the node's `cbp_node_kafka_seconds` histogram (producer's timestamp to the batch
+/// committed) gives p50 and p99 over what came after the first tenth of the run.
+async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seconds: u64) {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &tansu.brokers)
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    let mut city = City::new();
+    let send = |producer: &ThreadedProducer<DefaultProducerContext>, line: &str| loop {
+        let zone = zone_in(line);
+        match producer.send(BaseRecord::to(EVENTS).payload(line).key(zone)) {
+            Ok(()) => break true,
+            Err((e, _)) if e.to_string().contains("full") => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(_) => break false,
+        }
+    };
+    assert!(send(&producer, &city.next_line()));
+    let (node, _) = cbp_node::Node::start(config).await.unwrap();
+    let metrics_url = format!("http://{}/metrics", node.addr);
+    let metrics = || async {
+        reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let consumed = |text: &str| {
+        metric_sum(text, "cbp_node_events_in_total")
+            + metric_sum(text, "cbp_node_duplicates_total")
+            + metric_sum(text, "cbp_node_refused_total")
+    };
+    while consumed(&metrics().await) < 1.0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let total = rate * seconds;
+    let pacer = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while sent < total {
+            // Whatever is due by now goes out; then a millisecond's pause.
+            let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+            while sent < due.min(total) {
+                assert!(send(&producer, &city.next_line()));
+                sent += 1;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+        start.elapsed()
+    });
+    // The first tenth is left out (the pipeline filling).
+    tokio::time::sleep(Duration::from_secs(seconds.div_ceil(10))).await;
+    let before = histogram(&metrics().await, "cbp_node_kafka_seconds");
+    let cpu = cpu_seconds();
+    let sending = pacer.join().unwrap();
+    let sent_at = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut text = metrics().await;
+    while consumed(&text) < (total + 1) as f64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        text = metrics().await;
+    }
+    let drained = sent_at.elapsed();
+    let after = histogram(&text, "cbp_node_kafka_seconds");
+    let cpu = cpu_seconds() - cpu;
+    let buckets: Vec<(f64, f64)> = after
+        .iter()
+        .zip(&before)
+        .map(|((le, a), (_, b))| (*le, a - b))
+        .collect();
+    let count = buckets.last().map_or(0.0, |(_, n)| *n);
+    let quantile = |q: f64| {
+        let mut below = 0.0;
+        for (le, n) in &buckets {
+            if *n >= q * count {
+                return format!("{:.1}–{:.1} ms", below * 1e3, le * 1e3);
+            }
+            below = *le;
+        }
+        "beyond the buckets".to_string()
+    };
+    println!(
+        "kafka paced: {rate} events/s offered for {seconds} s, sent in {:.1} s; {:.0} of {} \
+         consumed {:.1} s after the last was sent; producer to committed over the last {count:.0} events: p50 {}, p99 {}; \
+         process cpu {:.2} cores; rss {:.1} MiB",
+        sending.as_secs_f64(),
+        consumed(&text) - 1.0,
+        total,
+        drained.as_secs_f64(),
+        quantile(0.5),
+        quantile(0.99),
+        cpu / sending.as_secs_f64(),
+        rss_bytes() as f64 / (1024.0 * 1024.0)
+    );
+    node.shutdown().await;
+}
+
+/// A histogram's cumulative buckets from a `/metrics` text: (upper bound in s, count), the
+/// last one `+Inf`.
+fn histogram(text: &str, name: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(&prefix)?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The `zone` of an event line, found without parsing it (the paced producer's key).
+fn zone_in(line: &str) -> &str {
+    line.split_once("\"zone\":\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or("", |(zone, _)| zone)
 }
 
 /// CPU seconds by thread name (`common::thread_cpu_seconds`).

@@ -49,7 +49,12 @@ const LAG_CHECK: Duration = Duration::from_secs(1);
 type Pending = (
     oneshot::Receiver<Result<Ingested, String>>,
     TopicPartitionList,
+    Stamps,
 );
+
+/// The timestamps (Unix ms) of a batch's messages that have one: once the batch is
+/// committed, each gives the time from its producer to its committed effects.
+type Stamps = Vec<i64>;
 
 /// librdkafka's consumer defaults that the node changes (the section's `properties` still
 /// override them).
@@ -142,6 +147,7 @@ async fn consume_loop(
     // Each message's identity, zone and time are read here, as it is taken, on the
     // consumer's thread rather than the core's.
     let mut inputs = Arrivals::with_capacity(BATCH);
+    let mut stamps = Stamps::with_capacity(BATCH);
     let mut lag_check = tokio::time::interval(LAG_CHECK);
     lag_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut checking: Option<tokio::task::JoinHandle<Vec<Lag>>> = None;
@@ -171,14 +177,15 @@ async fn consume_loop(
             if core.send(request).await.is_err() {
                 return Err("kafka: the node is stopping".into());
             }
-            in_flight.push_back((answer, sources.batch_offsets()));
+            let batch_stamps = std::mem::replace(&mut stamps, Stamps::with_capacity(BATCH));
+            in_flight.push_back((answer, sources.batch_offsets(), batch_stamps));
             continue;
         }
         tokio::select! {
             message = messages.next(), if !full => match message {
                 Some(Ok(message)) => {
-                    take(&message, proto, sources, &mut inputs);
-                    take_queued(&mut messages, proto, sources, &mut inputs);
+                    take(&message, proto, sources, &mut inputs, &mut stamps);
+                    take_queued(&mut messages, proto, sources, &mut inputs, &mut stamps);
                 }
                 Some(Err(e)) => {
                     tracing::warn!("kafka: {e}");
@@ -187,8 +194,9 @@ async fn consume_loop(
                 None => return Err("kafka: the consumer's stream ended".into()),
             },
             answer = oldest(&mut in_flight), if !in_flight.is_empty() => {
-                if let Some((_, offsets)) = in_flight.pop_front() {
+                if let Some((_, offsets, stamps)) = in_flight.pop_front() {
                     committed(consumer, answer, &offsets)?;
+                    observe_latency(metrics, &stamps);
                 }
             }
             // Only per-source watermarks use the backlogs (a broker round trip each).
@@ -206,10 +214,21 @@ async fn consume_loop(
     }
     // Stopping: what the core was given is committed (it finishes its queue); so are the
     // offsets.
-    while let Some((answer, offsets)) = in_flight.pop_front() {
+    while let Some((answer, offsets, stamps)) = in_flight.pop_front() {
         committed(consumer, answer.await, &offsets)?;
+        observe_latency(metrics, &stamps);
     }
     Ok(())
+}
+
+/// Each message's time from its producer (its timestamp) to now, its batch committed.
+fn observe_latency(metrics: &Metrics, stamps: &[i64]) {
+    let now = crate::inputs::wall_clock_ms();
+    for stamp in stamps {
+        metrics
+            .kafka_seconds
+            .observe(now.saturating_sub(*stamp).max(0) as f64 / 1000.0);
+    }
 }
 
 /// Sends the core what changed of the partitions, if anything.
@@ -236,7 +255,7 @@ async fn oldest(
     in_flight: &mut VecDeque<Pending>,
 ) -> Result<Result<Ingested, String>, oneshot::error::RecvError> {
     match in_flight.front_mut() {
-        Some((answer, _)) => answer.await,
+        Some((answer, _, _)) => answer.await,
         None => std::future::pending().await,
     }
 }
@@ -458,13 +477,17 @@ fn lags(consumer: &StreamConsumer, assigned: &[(String, i32)]) -> Vec<Lag> {
 }
 
 /// One message into the batch: its input (tagged with its topic-partition, the source of
-/// its watermark) and, for the commit, the offset after it.
+/// its watermark), its timestamp and, for the commit, the offset after it.
 fn take(
     message: &rdkafka::message::BorrowedMessage<'_>,
     proto: bool,
     sources: &mut Sources,
     inputs: &mut Arrivals,
+    stamps: &mut Stamps,
 ) {
+    if let Some(stamp) = message.timestamp().to_millis() {
+        stamps.push(stamp);
+    }
     let payload = message.payload().unwrap_or_default();
     let input = if proto {
         Input::Proto(payload.to_vec())
@@ -489,10 +512,11 @@ fn take_queued<C: rdkafka::consumer::ConsumerContext>(
     proto: bool,
     sources: &mut Sources,
     inputs: &mut Arrivals,
+    stamps: &mut Stamps,
 ) {
     while inputs.len() < BATCH {
         match messages.next().now_or_never() {
-            Some(Some(Ok(message))) => take(&message, proto, sources, inputs),
+            Some(Some(Ok(message))) => take(&message, proto, sources, inputs, stamps),
             Some(Some(Err(e))) => {
                 tracing::warn!("kafka: {e}");
                 return;
