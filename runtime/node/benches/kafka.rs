@@ -330,6 +330,18 @@ async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seco
         cpu / sending.as_secs_f64(),
         rss_bytes() as f64 / (1024.0 * 1024.0)
     );
+    if consumed(&text) < (total + 1) as f64 {
+        // Where it stopped: what the consumer handed to the core, what the core ran and
+        // logged, what the output topic's sink delivered.
+        for name in [
+            "cbp_node_source_messages_total",
+            "cbp_node_events_in_total",
+            "cbp_node_records_total",
+            "cbp_node_sink_delivered_total",
+        ] {
+            println!("kafka paced: stalled; {name} {}", metric_sum(&text, name));
+        }
+    }
     node.shutdown().await;
 }
 
