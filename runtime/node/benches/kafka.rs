@@ -32,7 +32,9 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{City, cpu_seconds, metric_sum, rss_bytes, state_dir, thread_cpu_seconds};
+use common::{
+    City, cpu_seconds, metric_sum, metrics_text, rss_bytes, state_dir, thread_cpu_seconds,
+};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::{Duration, Instant};
@@ -148,18 +150,12 @@ fn main() {
         let config = node_config(&tansu);
         let started = Instant::now();
         let (node, _) = cbp_node::Node::start(config).await.unwrap();
-        let metrics_url = format!("http://{}/metrics", node.addr);
         // From the first event consumed (the group join is not the node's rate) to the last.
         let mut first: Option<(Instant, f64, f64, ThreadSeconds)> = None;
         let threads = || thread_cpu_seconds(Some(tansu.pid()), "tansu (the broker)");
         let (elapsed, counted, cpu, by_thread) = loop {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let text = reqwest::get(&metrics_url)
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = metrics_text(node.addr).await;
             let value = |name: &str| {
                 text.lines()
                     .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
@@ -194,12 +190,7 @@ fn main() {
                 panic!("only {events} of {n} events consumed in 10 minutes");
             }
         };
-        let text = reqwest::get(&metrics_url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = metrics_text(node.addr).await;
         let dead_letters = metric_sum(&text, "cbp_node_records_total{kind=\"dead_letter\"}");
         println!(
             "kafka: {counted:.0} events consumed, run and committed in {:.2} s: {:.0} events/s \
@@ -253,15 +244,7 @@ async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seco
     };
     assert!(send(&producer, &city.next_line()));
     let (node, _) = cbp_node::Node::start(config).await.unwrap();
-    let metrics_url = format!("http://{}/metrics", node.addr);
-    let metrics = || async {
-        reqwest::get(&metrics_url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let metrics = || metrics_text(node.addr);
     let consumed = |text: &str| {
         metric_sum(text, "cbp_node_events_in_total")
             + metric_sum(text, "cbp_node_duplicates_total")

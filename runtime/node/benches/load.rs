@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{City, metric_sum, rss_bytes, start_node};
+use common::{City, metric_sum, metrics_text, rss_bytes, start_node};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -112,14 +112,7 @@ fn main() {
         rss_bytes() as f64 / (1024.0 * 1024.0)
     );
     // The core's own time per event: what one node can take when the clients are elsewhere.
-    let metrics = runtime.block_on(async {
-        reqwest::get(format!("http://{}/metrics", node.addr))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
+    let metrics = runtime.block_on(metrics_text(node.addr));
     let value = |name: &str| {
         metrics
             .lines()

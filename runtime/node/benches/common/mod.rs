@@ -240,6 +240,17 @@ pub fn thread_cpu_seconds(other_pid: Option<u32>, other: &str) -> Vec<(String, f
     by_name.into_iter().collect()
 }
 
+/// The node's `/metrics` text (`node.addr`'s).
+#[allow(dead_code)] // not every bench reads it
+pub async fn metrics_text(addr: std::net::SocketAddr) -> String {
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The sum of the `/metrics` samples whose line starts with `prefix` (a metric and the start
 /// of its labels: `cbp_node_records_total{kind="dead_letter"}`).
 #[allow(dead_code)] // not every bench reads it
