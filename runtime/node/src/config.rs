@@ -260,6 +260,12 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         layer_number(&self.node.layer)
             .ok_or_else(|| format!("node.layer `{}` is not one of L1 … L5", self.node.layer))?;
+        if !(-20..=19).contains(&self.node.core_priority) {
+            return Err(format!(
+                "node.core_priority `{}` is not a nice value (-20 … 19)",
+                self.node.core_priority
+            ));
+        }
         parse_duration_setting("state.retention", &self.state.retention)?;
         parse_duration_setting("state.dedup_window", &self.state.dedup_window)?;
         parse_duration_setting("clock.lateness", &self.clock.lateness)?;
@@ -452,6 +458,8 @@ mod tests {
         let config = Config::from_toml(block).unwrap();
         assert_eq!(config.node.core_priority, 0);
         assert_eq!(config.layer(), 1);
+        let error = Config::from_toml("[node]\ncore_priority = -40").unwrap_err();
+        assert!(error.contains("node.core_priority `-40`"), "{error}");
     }
 
     #[test]

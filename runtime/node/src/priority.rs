@@ -5,14 +5,14 @@
 //! for a CPU a third of its time in the Kafka bench (`docs/performance.md`), and the
 //! pipeline with it.
 
-/// Sets the calling thread's nice value to `nice` (0: leaves it); the threads it starts
+/// Sets the calling thread's nice value to `nice` (-20 … 19, checked with the config; 0:
+/// leaves it); the threads it starts
 /// afterwards (the core's commit thread) inherit it. Without the privilege to raise a
 /// priority, logs why and runs on at the priority it has.
 pub fn set_this_threads(nice: i32) {
     if nice == 0 {
         return;
     }
-    let nice = nice.clamp(-20, 19);
     // On Linux a thread id names one thread to `setpriority`.
     match rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
         Ok(()) => tracing::info!("the core thread runs at nice {nice}"),

@@ -316,10 +316,7 @@ impl Store {
     }
 
     pub fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(META)?.insert(key, value)?;
-        txn.commit()?;
-        Ok(())
+        self.write_meta(key, value, redb::Durability::Immediate)
     }
 
     /// [`Store::set_meta`] without waiting for the disk: the value is written now and made
@@ -328,8 +325,17 @@ impl Store {
     /// a write of its own with an `fdatasync` each time would cost a sink's batch as much
     /// as a group's commit, and hold the store's one writer meanwhile.
     pub fn set_meta_lazily(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        self.write_meta(key, value, redb::Durability::None)
+    }
+
+    fn write_meta(
+        &self,
+        key: &str,
+        value: i64,
+        durability: redb::Durability,
+    ) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(redb::Durability::None)?;
+        txn.set_durability(durability)?;
         txn.open_table(META)?.insert(key, value)?;
         txn.commit()?;
         Ok(())
