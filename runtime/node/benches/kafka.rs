@@ -20,6 +20,8 @@
 //! `CBP_KAFKA_RATE=N` measures latency instead: N events a second for `CBP_KAFKA_SECS`
 //! (default 60), produced while the node consumes; p50 and p99 from the producer's
 //! timestamp to the message's batch committed (`cbp_node_kafka_seconds`).
+//! `CBP_KAFKA_LOG=1` prints librdkafka's logs (with `CBP_KAFKA_PROPS='"debug" = "fetch"'`,
+//! its debug lines too).
 //! `CBP_KAFKA_CORE_PRIORITY` sets `node.core_priority` (the core thread's nice value).
 //! `CBP_KAFKA_FETCH_BYTES` sets
 //! `max.partition.fetch.bytes`. `CBP_KAFKA_DRAIN=1` measures the broker and the client
@@ -37,6 +39,8 @@ use common::{
 };
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const EVENTS: &str = "bench.events";
@@ -85,6 +89,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
+    if std::env::var("CBP_KAFKA_LOG").is_ok_and(|v| v == "1") {
+        log_librdkafka();
+    }
     let dir = state_dir();
     let node_config = |tansu: &support::Tansu| {
         cbp_node::Config::from_toml(&format!(
@@ -225,14 +232,15 @@ fn main() {
 /// the node's `cbp_node_kafka_seconds` histogram (producer's timestamp to the batch
 /// committed) gives p50 and p99 over what came after the first tenth of the run.
 async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seconds: u64) {
-    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    let failures = Arc::new(AtomicU64::new(0));
+    let producer: ThreadedProducer<Failed> = ClientConfig::new()
         .set("bootstrap.servers", &tansu.brokers)
         .set("queue.buffering.max.messages", "1000000")
-        .create()
+        .create_with_context(Failed(failures.clone()))
         .unwrap();
     let mut city = City::new();
-    let send = |producer: &ThreadedProducer<DefaultProducerContext>, line: &str| loop {
+    let send = |producer: &ThreadedProducer<Failed>, line: &str| loop {
         let zone = zone_in(line);
         match producer.send(BaseRecord::to(EVENTS).payload(line).key(zone)) {
             Ok(()) => break true,
@@ -324,8 +332,78 @@ async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seco
         ] {
             println!("kafka paced: stalled; {name} {}", metric_sum(&text, name));
         }
+        // Whether the messages reached the broker, and whether it serves them past that
+        // point to a fresh consumer (one partition: the offset is the count consumed).
+        let stopped = metric_sum(&text, "cbp_node_source_messages_total") as i64;
+        let (read, last) = read_from(&tansu.brokers, stopped);
+        println!(
+            "kafka paced: stalled; producer delivery failures {}; a fresh consumer from offset \
+             {stopped} read {read} messages, the last at offset {last}",
+            failures.load(Ordering::Relaxed),
+        );
     }
     node.shutdown().await;
+}
+
+/// librdkafka's own logs, debug included (its `debug` property says which), on standard
+/// error.
+fn log_librdkafka() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(
+                    Targets::new()
+                        .with_default(tracing::Level::WARN)
+                        .with_target("librdkafka", tracing::Level::DEBUG),
+                ),
+        )
+        .init();
+}
+
+/// Counts the messages the producer could not deliver (the default context drops them
+/// unseen).
+struct Failed(Arc<AtomicU64>);
+
+impl rdkafka::ClientContext for Failed {}
+
+impl rdkafka::producer::ProducerContext for Failed {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result
+            && self.0.fetch_add(1, Ordering::Relaxed) == 0
+        {
+            eprintln!("kafka paced: a delivery failed: {e}");
+        }
+    }
+}
+
+/// Reads partition 0 of the events topic from `from` until nothing comes for 5 s: how many
+/// messages, and the last one's offset.
+fn read_from(brokers: &str, from: i64) -> (u64, i64) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("read-from-{from}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut list = rdkafka::TopicPartitionList::new();
+    list.add_partition_offset(EVENTS, 0, rdkafka::Offset::Offset(from))
+        .unwrap();
+    consumer.assign(&list).unwrap();
+    let (mut read, mut last) = (0, -1);
+    while let Some(message) = consumer.poll(Duration::from_secs(5)) {
+        if let Ok(message) = message {
+            read += 1;
+            last = message.offset();
+        }
+    }
+    (read, last)
 }
 
 /// A histogram's cumulative buckets from a `/metrics` text: (upper bound in s, count), the
