@@ -155,6 +155,23 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // The same events with their keys sorted, as many writers of JSON put them (`location`
+    // and `payload` before the `type` that says how to read them).
+    let sorted: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| {
+            let value: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            [value.to_string().into_bytes(), b"\n".to_vec()]
+        })
+        .flatten()
+        .collect();
+    group.bench_function("engine_jit_ndjson_sorted_keys", |b| {
+        b.iter_batched(
+            engine,
+            |e| replay_ndjson(e, &sorted),
+            BatchSize::PerIteration,
+        )
+    });
     group.bench_function("engine_jit_proto", |b| {
         b.iter_batched(
             engine,

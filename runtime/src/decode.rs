@@ -13,9 +13,11 @@ mod fused_wire;
 mod input;
 mod proto_input;
 mod scan;
+mod skip;
 mod wire;
 
 pub(crate) use input::{Input, Path};
+pub use skip::{skip_nested, skip_string, skip_value};
 
 use crate::intern::Interner;
 use crate::time::{parse_duration, parse_rfc3339};

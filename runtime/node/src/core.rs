@@ -861,6 +861,7 @@ impl Core {
                 records,
             });
         }
+        self.seen.expire();
         (outcomes, changes, tally)
     }
 

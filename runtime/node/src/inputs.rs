@@ -4,6 +4,7 @@
 
 use crate::dedup::Seen;
 use crate::store::Input;
+use cbp_runtime::decode::skip_value;
 use cbp_runtime::intern::same;
 use cbp_runtime::proto::Event;
 use cbp_runtime::{Engine, LineOutcome, Record};
@@ -370,20 +371,6 @@ fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// A table of the bytes in `set`, for scans that stop at any of them.
-const fn byte_set(set: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < set.len() {
-        table[set[i] as usize] = true;
-        i += 1;
-    }
-    table
-}
-
-/// What ends a bare value (a number, `true`, `false`, `null`).
-static BARE_END: [bool; 256] = byte_set(b",}] \n\r\t");
-
 /// The bytes of the string starting at the quote at `at`, when it has no escapes and no
 /// control characters, and the index after its closing quote.
 fn plain_string(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
@@ -391,63 +378,6 @@ fn plain_string(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let rest = bytes.get(start..)?;
     let len = cbp_runtime::decode::plain_string_len(rest)?;
     (rest[len] == b'"').then(|| (&rest[..len], start + len + 1))
-}
-
-/// The index after the JSON value starting at `at` (strings with escapes, nested objects and
-/// arrays included); `None` when the text ends first. Only as strict as finding the value's
-/// end needs: what it lets through, the reader's checks after it or serde refuse.
-fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
-    match *bytes.get(at)? {
-        b'"' => skip_string(bytes, at),
-        b'{' | b'[' => skip_nested(bytes, at),
-        // A number, `true`, `false`, `null`: up to the next delimiter.
-        _ => {
-            let rest = bytes.get(at..)?;
-            let len = rest.iter().position(|&b| BARE_END[usize::from(b)])?;
-            Some(at + len)
-        }
-    }
-}
-
-/// The index after the string whose opening quote is at `at`.
-fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
-    let mut at = at + 1;
-    loop {
-        // Strings here are short: a word-at-a-time scan beats a call to `memchr`.
-        let rest = bytes.get(at..)?;
-        at += cbp_runtime::decode::plain_string_len(rest)?;
-        match bytes[at] {
-            b'"' => return Some(at + 1),
-            // An escape: the byte after the backslash is never the end.
-            b'\\' => at += 2,
-            // A control character: refused later, not the end.
-            _ => at += 1,
-        }
-    }
-}
-
-/// The index after the object or array that opens at `at`.
-fn skip_nested(bytes: &[u8], mut at: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    loop {
-        let rest = bytes.get(at..)?;
-        at += cbp_runtime::decode::next_structural(rest)?;
-        match bytes[at] {
-            b'"' => {
-                at = skip_string(bytes, at)?;
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            // `}` or `]`.
-            _ => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(at + 1);
-                }
-            }
-        }
-        at += 1;
-    }
 }
 
 #[cfg(test)]

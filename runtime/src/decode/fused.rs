@@ -517,8 +517,9 @@ impl Decoder {
                             && k != top_keys::METADATA
                             && pass.scanner.peek() == Some(b'{') =>
                     {
+                        // Only its end is found now: it is read (and checked) below.
                         let start = pass.scanner.pos;
-                        pass.scanner.member(TOP_MEMBER)?;
+                        pass.scanner.pos = super::skip::skip_nested(line.as_bytes(), start)?;
                         *deferred.get_mut(k)? = Some((start, pass.scanner.pos));
                         // Marks the key as met.
                         known[k] = Val::of(Kind::Object, 0);
