@@ -19,7 +19,8 @@
 //! predecessor (late for its partition as for one clock: refused on arrival).
 //! `CBP_KAFKA_RATE=N` measures latency instead: N events a second for `CBP_KAFKA_SECS`
 //! (default 60), produced while the node consumes; p50 and p99 from the producer's
-//! timestamp to the message's batch committed (`cbp_node_kafka_seconds`).
+//! timestamp to the message's batch committed (`cbp_node_kafka_seconds`), and from the
+//! consumer taking it (`cbp_node_kafka_ingest_seconds`).
 //! `CBP_KAFKA_LOG=1` prints librdkafka's logs (with `CBP_KAFKA_PROPS='"debug" = "fetch"'`,
 //! its debug lines too).
 //! `CBP_KAFKA_CORE_PRIORITY` sets `node.core_priority` (the core thread's nice value).
@@ -279,7 +280,8 @@ async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seco
     });
     // The first tenth is left out (the pipeline filling).
     tokio::time::sleep(Duration::from_secs(seconds.div_ceil(10))).await;
-    let before = histogram(&metrics().await, "cbp_node_kafka_seconds");
+    const STAGES: [&str; 2] = ["cbp_node_kafka_seconds", "cbp_node_kafka_ingest_seconds"];
+    let before = metrics().await;
     let cpu = cpu_seconds();
     let sending = pacer.join().unwrap();
     let sent_at = Instant::now();
@@ -290,34 +292,16 @@ async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seco
         text = metrics().await;
     }
     let drained = sent_at.elapsed();
-    let after = histogram(&text, "cbp_node_kafka_seconds");
     let cpu = cpu_seconds() - cpu;
-    let buckets: Vec<(f64, f64)> = after
-        .iter()
-        .zip(&before)
-        .map(|((le, a), (_, b))| (*le, a - b))
-        .collect();
-    let count = buckets.last().map_or(0.0, |(_, n)| *n);
-    let quantile = |q: f64| {
-        let mut below = 0.0;
-        for (le, n) in &buckets {
-            if *n >= q * count {
-                return format!("{:.1}–{:.1} ms", below * 1e3, le * 1e3);
-            }
-            below = *le;
-        }
-        "beyond the buckets".to_string()
-    };
+    let [produced, taken] = STAGES.map(|name| quantiles(&before, &text, name));
     println!(
         "kafka paced: {rate} events/s offered for {seconds} s, sent in {:.1} s; {:.0} of {} \
-         consumed {:.1} s after the last was sent; producer to committed over the last {count:.0} events: p50 {}, p99 {}; \
-         process cpu {:.2} cores; rss {:.1} MiB",
+         consumed {:.1} s after the last was sent; producer to committed {produced}; \
+         consumer to committed {taken}; process cpu {:.2} cores; rss {:.1} MiB",
         sending.as_secs_f64(),
         consumed(&text) - 1.0,
         total,
         drained.as_secs_f64(),
-        quantile(0.5),
-        quantile(0.99),
         cpu / sending.as_secs_f64(),
         rss_bytes() as f64 / (1024.0 * 1024.0)
     );
@@ -404,6 +388,32 @@ fn read_from(brokers: &str, from: i64) -> (u64, i64) {
         }
     }
     (read, last)
+}
+
+/// p50 and p99 of histogram `name` over what it counted between two `/metrics` texts, as
+/// bucket ranges.
+fn quantiles(before: &str, after: &str, name: &str) -> String {
+    let buckets: Vec<(f64, f64)> = histogram(after, name)
+        .iter()
+        .zip(&histogram(before, name))
+        .map(|((le, a), (_, b))| (*le, a - b))
+        .collect();
+    let count = buckets.last().map_or(0.0, |(_, n)| *n);
+    let quantile = |q: f64| {
+        let mut below = 0.0;
+        for (le, n) in &buckets {
+            if *n >= q * count {
+                return format!("{:.1}–{:.1} ms", below * 1e3, le * 1e3);
+            }
+            below = *le;
+        }
+        "beyond the buckets".to_string()
+    };
+    format!(
+        "over the last {count:.0} events: p50 {}, p99 {}",
+        quantile(0.5),
+        quantile(0.99)
+    )
 }
 
 /// A histogram's cumulative buckets from a `/metrics` text: (upper bound in s, count), the

@@ -52,9 +52,33 @@ type Pending = (
     Stamps,
 );
 
-/// The timestamps (Unix ms) of a batch's messages that have one: once the batch is
-/// committed, each gives the time from its producer to its committed effects.
-type Stamps = Vec<i64>;
+/// When a batch's messages were taken and made: once the batch is committed, each gives a
+/// message's time from the consumer, and from its producer, to its committed effects.
+struct Stamps {
+    /// When the consumer took the batch's first message (the others came after it).
+    taken: Option<std::time::Instant>,
+    messages: usize,
+    /// The producers' timestamps (Unix ms) of the messages that have one.
+    produced: Vec<i64>,
+}
+
+impl Stamps {
+    fn with_capacity(n: usize) -> Stamps {
+        Stamps {
+            taken: None,
+            messages: 0,
+            produced: Vec::with_capacity(n),
+        }
+    }
+
+    fn take(&mut self, produced: Option<i64>) {
+        if self.taken.is_none() {
+            self.taken = Some(std::time::Instant::now());
+        }
+        self.messages += 1;
+        self.produced.extend(produced);
+    }
+}
 
 /// librdkafka's consumer defaults that the node changes (the section's `properties` still
 /// override them).
@@ -221,13 +245,20 @@ async fn consume_loop(
     Ok(())
 }
 
-/// Each message's time from its producer (its timestamp) to now, its batch committed.
-fn observe_latency(metrics: &Metrics, stamps: &[i64]) {
+/// Each message's time from its producer (its timestamp), and from the consumer taking its
+/// batch's first message, to now, its batch committed.
+fn observe_latency(metrics: &Metrics, stamps: &Stamps) {
     let now = crate::inputs::wall_clock_ms();
-    for stamp in stamps {
+    for stamp in &stamps.produced {
         metrics
             .kafka_seconds
             .observe(now.saturating_sub(*stamp).max(0) as f64 / 1000.0);
+    }
+    if let Some(taken) = stamps.taken {
+        let seconds = taken.elapsed().as_secs_f64();
+        for _ in 0..stamps.messages {
+            metrics.kafka_ingest_seconds.observe(seconds);
+        }
     }
 }
 
@@ -485,9 +516,7 @@ fn take(
     inputs: &mut Arrivals,
     stamps: &mut Stamps,
 ) {
-    if let Some(stamp) = message.timestamp().to_millis() {
-        stamps.push(stamp);
-    }
+    stamps.take(message.timestamp().to_millis());
     let payload = message.payload().unwrap_or_default();
     let input = if proto {
         Input::Proto(payload.to_vec())

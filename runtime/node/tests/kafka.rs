@@ -268,18 +268,21 @@ async fn tansu_events_give_what_cbpc_run_gives() {
     wait_for_committed(&tansu.brokers, "cbp-tansu", 2000).await;
     let messages = read_records(&tansu.brokers, expected.lines().count()).await;
     check_output_topic(&messages, &expected, true);
-    // Every message's time from its producer to its batch committed was counted.
+    // Every message's time from its producer to its batch committed was counted,
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    let latencies = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("cbp_node_kafka_seconds_count "))
-        .and_then(|n| n.trim().parse::<u64>().ok());
-    assert_eq!(latencies, Some(2000), "{metrics}");
+    // And every message's time from the consumer taking it.
+    for name in ["cbp_node_kafka_seconds", "cbp_node_kafka_ingest_seconds"] {
+        let count = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}_count ")))
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        assert_eq!(count, Some(2000), "{name}: {metrics}");
+    }
     node.shutdown().await;
 }
 
