@@ -17,7 +17,7 @@ mod skip;
 mod wire;
 
 pub(crate) use input::{Input, Path};
-pub use skip::{skip_nested, skip_string, skip_value};
+pub use skip::skip_value;
 
 use crate::intern::Interner;
 use crate::time::{parse_duration, parse_rfc3339};
@@ -33,13 +33,6 @@ use std::sync::Arc;
 #[inline]
 pub fn plain_string_len(bytes: &[u8]) -> Option<usize> {
     scan::stop(bytes)
-}
-
-/// Where the first of `"`, `{`, `[`, `}`, `]` in `bytes` is: the bytes that matter when
-/// skipping over a JSON object or array, found eight bytes a step.
-#[inline]
-pub fn next_structural(bytes: &[u8]) -> Option<usize> {
-    scan::structural(bytes)
 }
 
 /// Event times must lie in the years 0000–9999 (what RFC 3339 can write).

@@ -268,14 +268,14 @@ async fn tansu_events_give_what_cbpc_run_gives() {
     wait_for_committed(&tansu.brokers, "cbp-tansu", 2000).await;
     let messages = read_records(&tansu.brokers, expected.lines().count()).await;
     check_output_topic(&messages, &expected, true);
-    // Every message's time from its producer to its batch committed was counted,
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    // And every message's time from the consumer taking it.
+    // Every message's time from its producer, and from the consumer taking it, to its
+    // batch committed was counted.
     for name in ["cbp_node_kafka_seconds", "cbp_node_kafka_ingest_seconds"] {
         let count = metrics
             .lines()

@@ -21,7 +21,7 @@ pub fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The index after the string whose opening quote is at `at`.
-pub fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
+fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
     let mut at = at + 1;
     loop {
         // Strings here are short: a word-at-a-time scan beats a call to `memchr`.
@@ -37,7 +37,7 @@ pub fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The index after the object or array that opens at `at`.
-pub fn skip_nested(bytes: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_nested(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
         at += structural(bytes.get(at..)?)?;
