@@ -89,7 +89,35 @@ impl Stamps {
 /// it drained the queue and then waited for the fetch: the rate through Kafka was capped
 /// near 100,000 messages a second with every thread half idle. A few milliseconds keep the
 /// queue fed without polling the broker in a loop.
-const CONSUMER_DEFAULTS: &[(&str, &str)] = &[("fetch.queue.backoff.ms", "5")];
+///
+/// `statistics.interval.ms`: how often librdkafka reports each partition's lag
+/// (`cbp_node_kafka_lag`); off by default.
+const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    ("fetch.queue.backoff.ms", "5"),
+    ("statistics.interval.ms", "5000"),
+];
+
+/// The node's consumer: librdkafka's statistics go to the metrics.
+type Client = StreamConsumer<Statistics>;
+
+/// Takes librdkafka's statistics into the metrics: each partition's lag, so a consumer that
+/// falls behind, or stops getting messages the broker holds, shows.
+struct Statistics(Arc<Metrics>);
+
+impl rdkafka::ClientContext for Statistics {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        for (name, topic) in &statistics.topics {
+            for (id, partition) in &topic.partitions {
+                // Partition -1 is librdkafka's own; a lag not known yet is -1.
+                if *id >= 0 && partition.consumer_lag >= 0 {
+                    self.0.set_kafka_lag(name, *id, partition.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for Statistics {}
 
 fn client_config(section: &KafkaSection) -> ClientConfig {
     client_config_with(section, &[])
@@ -119,12 +147,12 @@ pub async fn consume(
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let consumer: Arc<StreamConsumer> = Arc::new(
+    let consumer: Arc<Client> = Arc::new(
         consumer_config(&section)
             .set("group.id", &section.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .create()
+            .create_with_context(Statistics(metrics.clone()))
             .map_err(|e| format!("kafka: cannot create the consumer: {e}"))?,
     );
     let topics: Vec<&str> = section.topics.iter().map(String::as_str).collect();
@@ -159,7 +187,7 @@ pub async fn consume(
 /// The consumer's loop: batches to the core, offsets committed after them, and what the
 /// core should know of the partitions ([`Sources::notes`]) ahead of the batches.
 async fn consume_loop(
-    consumer: &Arc<StreamConsumer>,
+    consumer: &Arc<Client>,
     proto: bool,
     per_source: bool,
     core: &mpsc::Sender<Request>,
@@ -294,7 +322,7 @@ async fn oldest(
 /// After the core's answer to a batch: its offsets committed, or the error that stops the
 /// consumer.
 fn committed(
-    consumer: &StreamConsumer,
+    consumer: &Client,
     answer: Result<Result<Ingested, String>, oneshot::error::RecvError>,
     offsets: &TopicPartitionList,
 ) -> Result<(), String> {
@@ -388,7 +416,7 @@ impl Sources {
     }
 
     /// The consumer's assignment now (empty when it cannot say).
-    fn assigned(&self, consumer: &StreamConsumer) -> Vec<(String, i32)> {
+    fn assigned(&self, consumer: &Client) -> Vec<(String, i32)> {
         consumer
             .assignment()
             .map(|list| {
@@ -403,7 +431,7 @@ impl Sources {
     /// What changed since the core was last told: partitions assigned or revoked (the
     /// assignment is read now, a local call), backlogs found or caught up (as the last lag
     /// check saw them).
-    fn notes(&mut self, consumer: &StreamConsumer) -> Vec<Note> {
+    fn notes(&mut self, consumer: &Client) -> Vec<Note> {
         let mut notes = Vec::new();
         let Ok(assignment) = consumer.assignment() else {
             return notes;
@@ -468,7 +496,7 @@ impl Sources {
 /// committed), or, before its first message, the group's committed offset (else the
 /// earliest, as `auto.offset.reset` says) behind it. Broker round trips: run off the async
 /// threads. A partition the broker does not answer for is left out (as it was).
-fn lags(consumer: &StreamConsumer, assigned: &[(String, i32)]) -> Vec<Lag> {
+fn lags(consumer: &Client, assigned: &[(String, i32)]) -> Vec<Lag> {
     let timeout = Duration::from_secs(2);
     let positions = consumer.position().unwrap_or_default();
     let offset = |list: &TopicPartitionList, topic: &str, partition: i32| match list

@@ -35,6 +35,9 @@ pub struct Metrics {
     /// From the consumer taking a Kafka message to its batch committed: the node's part of
     /// `kafka_seconds`, without the producer's and the broker's.
     pub kafka_ingest_seconds: Histogram,
+    /// Each consumed Kafka partition's messages on the broker past the group's committed
+    /// offset, as librdkafka's statistics last gave them.
+    pub kafka_lag: Family<Labels, Gauge>,
     /// Records a sink failed to deliver after its retries, by sink.
     pub sink_failures: Family<Labels, Counter>,
     pub sink_delivered: Family<Labels, Counter>,
@@ -68,6 +71,7 @@ impl Metrics {
         // 0.5 ms … ~3 s in steps of a quarter, fine enough to read a p99 against a target.
         let kafka_seconds = Histogram::new(exponential_buckets(0.000_5, 1.25, 40));
         let kafka_ingest_seconds = Histogram::new(exponential_buckets(0.000_5, 1.25, 40));
+        let kafka_lag = Family::<Labels, Gauge>::default();
         let sink_failures = Family::<Labels, Counter>::default();
         let sink_delivered = Family::<Labels, Counter>::default();
         let source_messages = Family::<Labels, Counter>::default();
@@ -113,6 +117,11 @@ impl Metrics {
             kafka_ingest_seconds.clone(),
         );
         registry.register(
+            "kafka_lag",
+            "Messages of each consumed Kafka partition past the group's committed offset (librdkafka's statistics, every `statistics.interval.ms`)",
+            kafka_lag.clone(),
+        );
+        registry.register(
             "sink_failures",
             "Records a sink gave up on, by sink",
             sink_failures.clone(),
@@ -150,6 +159,7 @@ impl Metrics {
             commit_seconds,
             kafka_seconds,
             kafka_ingest_seconds,
+            kafka_lag,
             sink_failures,
             sink_delivered,
             source_messages,
@@ -168,6 +178,16 @@ impl Metrics {
         if let Some(at) = timers_at {
             self.timers_watermark.set(at as f64 / 1000.0);
         }
+    }
+
+    /// A Kafka partition's lag (messages past the committed offset).
+    pub fn set_kafka_lag(&self, topic: &str, partition: i32, lag: i64) {
+        self.kafka_lag
+            .get_or_create(&vec![
+                ("topic".into(), topic.into()),
+                ("partition".into(), partition.to_string()),
+            ])
+            .set(lag);
     }
 
     pub fn count_record(&self, record: &Record) {

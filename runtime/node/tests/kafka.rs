@@ -77,6 +77,7 @@ fn kafka_section(brokers: &str, group: &str) -> String {
         "session.timeout.ms" = "6000"
         "heartbeat.interval.ms" = "500"
         "topic.metadata.refresh.interval.ms" = "1000"
+        "statistics.interval.ms" = "200"
         "#
     )
 }
@@ -239,6 +240,26 @@ async fn mock_cluster_events_give_what_cbpc_run_gives() {
     wait_for_committed(&brokers, "cbp-mock", 2000).await;
     let messages = read_records(&brokers, expected.lines().count()).await;
     check_output_topic(&messages, &expected, true);
+    // librdkafka's statistics give the partition's lag: none once all is committed.
+    let lag = format!("cbp_node_kafka_lag{{topic=\"{EVENTS}\",partition=\"0\"}} ");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    while Instant::now() < deadline {
+        text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.lines().any(|l| l.strip_prefix(&lag) == Some("0")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text.lines().any(|l| l.strip_prefix(&lag) == Some("0")),
+        "{lag}0 not in {text}"
+    );
     node.shutdown().await;
 }
 
