@@ -21,6 +21,8 @@
 //! (default 60), produced while the node consumes; p50 and p99 from the producer's
 //! timestamp to the message's batch committed (`cbp_node_kafka_seconds`), and from the
 //! consumer taking it (`cbp_node_kafka_ingest_seconds`).
+//! `CBP_KAFKA_BROKER=mock` runs the paced measure against librdkafka's in-process mock
+//! cluster instead, a broker that answers each fetch with what it holds at once.
 //! `CBP_KAFKA_LOG=1` prints librdkafka's logs (with `CBP_KAFKA_PROPS='"debug" = "fetch"'`,
 //! its debug lines too).
 //! `CBP_KAFKA_CORE_PRIORITY` sets `node.core_priority` (the core thread's nice value).
@@ -86,6 +88,9 @@ fn main() {
     let rate: Option<u64> = std::env::var("CBP_KAFKA_RATE")
         .ok()
         .and_then(|v| v.parse().ok());
+    // The paced run against librdkafka's in-process mock cluster instead of tansu: a broker
+    // that answers a fetch with what it has at once.
+    let mock = std::env::var("CBP_KAFKA_BROKER").is_ok_and(|v| v == "mock");
     let seconds: u64 = std::env::var("CBP_KAFKA_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -94,12 +99,12 @@ fn main() {
         log_librdkafka();
     }
     let dir = state_dir();
-    let node_config = |tansu: &support::Tansu| {
+    let node_config = |brokers: &str| {
         cbp_node::Config::from_toml(&format!(
             "[node]\ncore_priority = {core_priority}\n[http]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \"{}\"\n[clock]\nidle_advance = \"off\"\n\
              watermarks = \"{watermarks}\"\n[kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n{fetch_bytes}",
             dir.path().join("state").display(),
-            tansu.brokers
+            brokers
         ))
         .unwrap()
     };
@@ -109,13 +114,21 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
+        if let (Some(rate), true) = (rate, mock) {
+            let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+            cluster.create_topic(EVENTS, partitions, 1).unwrap();
+            cluster.create_topic(RECORDS, 3, 1).unwrap();
+            let brokers = cluster.bootstrap_servers();
+            paced(&brokers, node_config(&brokers), rate, seconds).await;
+            return;
+        }
         let Some(tansu) =
             support::Tansu::start(dir.path(), &[(EVENTS, partitions), (RECORDS, 3)]).await
         else {
             return;
         };
         if let Some(rate) = rate {
-            paced(&tansu, node_config(&tansu), rate, seconds).await;
+            paced(&tansu.brokers, node_config(&tansu.brokers), rate, seconds).await;
             return;
         }
         let producer: FutureProducer = ClientConfig::new()
@@ -155,7 +168,7 @@ fn main() {
             return;
         }
 
-        let config = node_config(&tansu);
+        let config = node_config(&tansu.brokers);
         let started = Instant::now();
         let (node, _) = cbp_node::Node::start(config).await.unwrap();
         // From the first event consumed (the group join is not the node's rate) to the last.
@@ -232,11 +245,11 @@ fn main() {
 /// producer thread sends `rate` events a second for `seconds`, each stamped by the producer;
 /// the node's `cbp_node_kafka_seconds` histogram (producer's timestamp to the batch
 /// committed) gives p50 and p99 over what came after the first tenth of the run.
-async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seconds: u64) {
+async fn paced(brokers: &str, config: cbp_node::Config, rate: u64, seconds: u64) {
     use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
     let failures = Arc::new(AtomicU64::new(0));
     let producer: ThreadedProducer<Failed> = ClientConfig::new()
-        .set("bootstrap.servers", &tansu.brokers)
+        .set("bootstrap.servers", brokers)
         .set("queue.buffering.max.messages", "1000000")
         .create_with_context(Failed(failures.clone()))
         .unwrap();
@@ -319,7 +332,7 @@ async fn paced(tansu: &support::Tansu, config: cbp_node::Config, rate: u64, seco
         // Whether the messages reached the broker, and whether it serves them past that
         // point to a fresh consumer (one partition: the offset is the count consumed).
         let stopped = metric_sum(&text, "cbp_node_source_messages_total") as i64;
-        let (read, last) = read_from(&tansu.brokers, stopped);
+        let (read, last) = read_from(brokers, stopped);
         println!(
             "kafka paced: stalled; producer delivery failures {}; a fresh consumer from offset \
              {stopped} read {read} messages, the last at offset {last}",
