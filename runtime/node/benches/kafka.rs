@@ -293,7 +293,11 @@ async fn paced(brokers: &str, config: cbp_node::Config, rate: u64, seconds: u64)
     });
     // The first tenth is left out (the pipeline filling).
     tokio::time::sleep(Duration::from_secs(seconds.div_ceil(10))).await;
-    const STAGES: [&str; 2] = ["cbp_node_kafka_seconds", "cbp_node_kafka_ingest_seconds"];
+    const STAGES: [&str; 3] = [
+        "cbp_node_kafka_seconds",
+        "cbp_node_kafka_ingest_seconds",
+        "cbp_node_commit_seconds",
+    ];
     let before = metrics().await;
     let cpu = cpu_seconds();
     let sending = pacer.join().unwrap();
@@ -306,11 +310,11 @@ async fn paced(brokers: &str, config: cbp_node::Config, rate: u64, seconds: u64)
     }
     let drained = sent_at.elapsed();
     let cpu = cpu_seconds() - cpu;
-    let [produced, taken] = STAGES.map(|name| quantiles(&before, &text, name));
+    let [produced, taken, groups] = STAGES.map(|name| quantiles(&before, &text, name));
     println!(
         "kafka paced: {rate} events/s offered for {seconds} s, sent in {:.1} s; {:.0} of {} \
          consumed {:.1} s after the last was sent; producer to committed {produced}; \
-         consumer to committed {taken}; process cpu {:.2} cores; rss {:.1} MiB",
+         consumer to committed {taken}; a group's run and commit {groups}; process cpu {:.2} cores; rss {:.1} MiB",
         sending.as_secs_f64(),
         consumed(&text) - 1.0,
         total,
@@ -404,7 +408,7 @@ fn read_from(brokers: &str, from: i64) -> (u64, i64) {
 }
 
 /// p50 and p99 of histogram `name` over what it counted between two `/metrics` texts, as
-/// bucket ranges.
+/// bucket ranges, and how many it counted.
 fn quantiles(before: &str, after: &str, name: &str) -> String {
     let buckets: Vec<(f64, f64)> = histogram(after, name)
         .iter()
@@ -423,7 +427,7 @@ fn quantiles(before: &str, after: &str, name: &str) -> String {
         "beyond the buckets".to_string()
     };
     format!(
-        "over the last {count:.0} events: p50 {}, p99 {}",
+        "p50 {}, p99 {} (of {count:.0})",
         quantile(0.5),
         quantile(0.99)
     )
