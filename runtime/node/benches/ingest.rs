@@ -104,5 +104,47 @@ fn scan(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, scan);
+/// The duplicate set at its steady state (a million identities kept, each group's new ones
+/// pushing as many old ones out), a group of 2,048 at a time: the expired ones dropped
+/// after each identity noted, or once for the group as the core does.
+fn dedup(c: &mut Criterion) {
+    use cbp_node::dedup::Seen;
+    const KEEP: usize = 1 << 20;
+    const GROUP: u64 = 2048;
+    let mut group = c.benchmark_group("node/dedup");
+    group.throughput(Throughput::Elements(GROUP));
+    for (name, per_group) in [("expire_each", false), ("expire_per_group", true)] {
+        let mut seen = Seen::new(0, KEEP);
+        let mut next = 0u64;
+        let mut key = || {
+            next += 1;
+            Seen::key("m", &next.to_string())
+        };
+        for time in 0..KEEP as i64 {
+            seen.insert(key(), time);
+        }
+        let mut time = KEEP as i64;
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || (0..GROUP).map(|_| key()).collect::<Vec<u128>>(),
+                |keys| {
+                    let admitted = keys.iter().filter(|k| seen.admit(**k)).count();
+                    for key in &keys {
+                        time += 1;
+                        seen.note(*key, time);
+                        if !per_group {
+                            seen.expire();
+                        }
+                    }
+                    seen.expire();
+                    admitted
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ingest, scan, dedup);
 criterion_main!(benches);
