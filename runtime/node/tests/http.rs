@@ -340,14 +340,7 @@ async fn operations_routes() {
         .send()
         .await
         .unwrap();
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&base).await;
     assert!(metrics.contains("cbp_node_events_in_total 1"), "{metrics}");
     assert!(
         metrics.contains("cbp_node_decisions_total{rule=\"speeding_detected\"} 1"),

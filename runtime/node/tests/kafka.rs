@@ -242,24 +242,14 @@ async fn mock_cluster_events_give_what_cbpc_run_gives() {
     check_output_topic(&messages, &expected, true);
     // librdkafka's statistics give the partition's lag: none once all is committed.
     let lag = format!("cbp_node_kafka_lag{{topic=\"{EVENTS}\",partition=\"0\"}} ");
+    let caught_up = |text: &str| text.lines().any(|l| l.strip_prefix(&lag) == Some("0"));
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut text = String::new();
-    while Instant::now() < deadline {
-        text = reqwest::get(format!("{base}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if text.lines().any(|l| l.strip_prefix(&lag) == Some("0")) {
-            break;
-        }
+    let mut text = metrics(&base).await;
+    while !caught_up(&text) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
+        text = metrics(&base).await;
     }
-    assert!(
-        text.lines().any(|l| l.strip_prefix(&lag) == Some("0")),
-        "{lag}0 not in {text}"
-    );
+    assert!(caught_up(&text), "{lag}0 not in {text}");
     node.shutdown().await;
 }
 
@@ -289,20 +279,15 @@ async fn tansu_events_give_what_cbpc_run_gives() {
     wait_for_committed(&tansu.brokers, "cbp-tansu", 2000).await;
     let messages = read_records(&tansu.brokers, expected.lines().count()).await;
     check_output_topic(&messages, &expected, true);
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&base).await;
     // Every message's time from its producer, and from the consumer taking it, to its
     // batch committed was counted.
     for name in ["cbp_node_kafka_seconds", "cbp_node_kafka_ingest_seconds"] {
-        let count = metrics
+        let count = text
             .lines()
             .find_map(|l| l.strip_prefix(&format!("{name}_count ")))
             .and_then(|n| n.trim().parse::<u64>().ok());
-        assert_eq!(count, Some(2000), "{name}: {metrics}");
+        assert_eq!(count, Some(2000), "{name}: {text}");
     }
     node.shutdown().await;
 }

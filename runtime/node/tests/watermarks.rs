@@ -101,14 +101,7 @@ async fn run(restart: bool) -> String {
         status["watermarks"]["timers_at"], "2025-12-03T13:59:30.000Z",
         "{status}"
     );
-    let metrics = client()
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&base).await;
     assert!(
         metrics.contains(&format!(
             "cbp_node_source_watermark_seconds{{source=\"http:{SENSORS}\"}} 1764770370"

@@ -68,6 +68,19 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The node's `/metrics` text.
+#[allow(dead_code)] // not every test reads it
+pub async fn metrics(base: &str) -> String {
+    client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The whole decision log of the node at `base`.
 pub async fn records(base: &str) -> String {
     let client = client();
