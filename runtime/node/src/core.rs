@@ -145,6 +145,15 @@ pub struct Shared {
     pub records: AtomicU64,
     /// The smallest cursor of the sinks (records delivered by every sink).
     pub slowest_sink: AtomicU64,
+    /// Told each time a sink moves its cursor, so a core held back by the sinks goes on as
+    /// soon as they catch up.
+    pub sink_moved: tokio::sync::Notify,
+    /// The core is running a group (or waiting to hand it over): a source that batches
+    /// (Kafka) sends its next batch once this is false and the core's queue is empty.
+    pub core_busy: std::sync::atomic::AtomicBool,
+    /// Told each time the core is done with a group, so such a source sends its next batch
+    /// then, and the core runs it while the group before commits.
+    pub core_free: tokio::sync::Notify,
     /// The engine clock (Unix ms; `i64::MIN` before any input).
     pub clock: std::sync::atomic::AtomicI64,
     pub pending: std::sync::Mutex<std::collections::BTreeMap<String, PendingApproval>>,
@@ -362,6 +371,7 @@ impl Core {
 
     /// Takes `first` and what else is waiting (up to [`MAX_GROUP`]) as one group.
     async fn take_group(&mut self, first: Request, requests: &mut mpsc::Receiver<Request>) {
+        self.shared.core_busy.store(true, Ordering::Release);
         self.wait_for_sinks().await;
         let mut inputs = first.input_count();
         let mut group = vec![first];
@@ -375,6 +385,8 @@ impl Core {
             }
         }
         self.handle_group(group, requests);
+        self.shared.core_busy.store(false, Ordering::Release);
+        self.shared.core_free.notify_one();
     }
 
     /// Backpressure from the sinks: while the slowest is too far behind, take no input.
@@ -386,7 +398,9 @@ impl Core {
             }
             // The sinks only see committed records.
             self.finish_in_flight();
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Woken by a sink's progress; the timeout only guards against a missed wake-up.
+            let moved = self.shared.sink_moved.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(20), moved).await;
         }
     }
 

@@ -108,7 +108,11 @@ impl Node {
 
         let mut sources = Vec::new();
         if let Some(kafka) = config.kafka.clone() {
-            let (core, metrics, stop) = (requests.clone(), metrics.clone(), stopped.clone());
+            let core = crate::kafka::ToCore {
+                requests: requests.clone(),
+                shared: shared.clone(),
+            };
+            let (metrics, stop) = (metrics.clone(), stopped.clone());
             let per_source = config.source_idle_ms().is_some();
             sources.push(tokio::spawn(async move {
                 if let Err(e) = crate::kafka::consume(kafka, per_source, core, metrics, stop).await
