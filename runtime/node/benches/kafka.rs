@@ -248,9 +248,14 @@ fn main() {
 async fn paced(brokers: &str, config: cbp_node::Config, rate: u64, seconds: u64) {
     use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
     let failures = Arc::new(AtomicU64::new(0));
-    let producer: ThreadedProducer<Failed> = ClientConfig::new()
+    let mut producer_config = ClientConfig::new();
+    producer_config
         .set("bootstrap.servers", brokers)
-        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.messages", "1000000");
+    if let Ok(linger) = std::env::var("CBP_KAFKA_LINGER_MS") {
+        producer_config.set("linger.ms", linger);
+    }
+    let producer: ThreadedProducer<Failed> = producer_config
         .create_with_context(Failed(failures.clone()))
         .unwrap();
     let mut city = City::new();
