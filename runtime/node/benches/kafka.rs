@@ -25,7 +25,9 @@
 //! cluster instead, a broker that answers each fetch with what it holds at once.
 //! `CBP_KAFKA_LOG=1` prints librdkafka's logs (with `CBP_KAFKA_PROPS='"debug" = "fetch"'`,
 //! its debug lines too).
-//! `CBP_KAFKA_CORE_PRIORITY` sets `node.core_priority` (the core thread's nice value).
+//! `CBP_KAFKA_CORE_PRIORITY` sets `node.core_priority` (the core thread's nice value),
+//! `CBP_KAFKA_BATCH` sets `kafka.batch`, and `CBP_KAFKA_LINGER_MS` the paced producer's
+//! `linger.ms` (librdkafka's default is 5).
 //! `CBP_KAFKA_FETCH_BYTES` sets
 //! `max.partition.fetch.bytes`. `CBP_KAFKA_DRAIN=1` measures the broker and the client
 //! alone: the same messages consumed in a group and dropped, no node.
@@ -85,6 +87,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let batch = std::env::var("CBP_KAFKA_BATCH")
+        .map(|b| format!("batch = {b}\n"))
+        .unwrap_or_default();
     let rate: Option<u64> = std::env::var("CBP_KAFKA_RATE")
         .ok()
         .and_then(|v| v.parse().ok());
@@ -102,7 +107,7 @@ fn main() {
     let node_config = |brokers: &str| {
         cbp_node::Config::from_toml(&format!(
             "[node]\ncore_priority = {core_priority}\n[http]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \"{}\"\n[clock]\nidle_advance = \"off\"\n\
-             watermarks = \"{watermarks}\"\n[kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n{fetch_bytes}",
+             watermarks = \"{watermarks}\"\n[kafka]\nbrokers = \"{}\"\ngroup_id = \"bench\"\ntopics = [\"{EVENTS}\"]\noutput_topic = \"{RECORDS}\"\n{batch}{fetch_bytes}",
             dir.path().join("state").display(),
             brokers
         ))

@@ -170,6 +170,9 @@ pub struct KafkaSection {
     pub output_topic: Option<String>,
     /// `json` (each record's JSON line) or `proto` (one `cbp.v1.Record` per message).
     pub output_format: String,
+    /// The most messages the consumer hands the core at once (1 to 8,192): smaller answers
+    /// sooner, larger costs less a message under a backlog.
+    pub batch: usize,
     /// Extra librdkafka properties.
     pub properties: std::collections::BTreeMap<String, String>,
 }
@@ -183,6 +186,7 @@ impl Default for KafkaSection {
             input_format: "json".into(),
             output_topic: None,
             output_format: "json".into(),
+            batch: 512,
             properties: Default::default(),
         }
     }
@@ -304,6 +308,14 @@ impl Config {
             return Err(format!(
                 "kafka.output_format `{}` is not `json` or `proto`",
                 kafka.output_format
+            ));
+        }
+        if let Some(kafka) = &self.kafka
+            && !(1..=8192).contains(&kafka.batch)
+        {
+            return Err(format!(
+                "kafka.batch {} is not between 1 and 8192",
+                kafka.batch
             ));
         }
         for child in &self.children {
@@ -483,6 +495,8 @@ mod tests {
         assert!(error.contains("clock.watermarks"), "{error}");
         let error = Config::from_toml("[kafka]\noutput_format = \"avro\"").unwrap_err();
         assert!(error.contains("kafka.output_format `avro`"), "{error}");
+        let error = Config::from_toml("[kafka]\nbatch = 0").unwrap_err();
+        assert!(error.contains("kafka.batch 0"), "{error}");
         let error = Config::from_toml(
             "[[sink]]\nkind = \"webhook\"\nurl = \"http://x\"\nformat = \"proto\"",
         )

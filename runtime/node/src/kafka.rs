@@ -33,18 +33,16 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// The most messages taken into one core request. A batch is sent early whenever the core
-/// is free, so this bounds a batch only while the core is busy; its first message then
-/// waits for the batch to fill, 3.4 ms at 150,000 messages a second (2,048 took 13.6 ms,
-/// and the run of a full batch as long again, which put the p99 from consumer to commit
-/// near 35 ms at that rate).
-const BATCH: usize = 512;
-
-/// Batches handed to the core and not yet committed. Under a backlog the core takes the
-/// batches waiting in its queue as one group (up to 2,048 inputs, one transaction), so
-/// small batches do not mean small commits; eight keep as many messages with the core as
-/// four batches of the old 2,048 would, one group committing and one running.
-const IN_FLIGHT: usize = 8;
+/// The most messages with the core and not yet committed, in batches of `kafka.batch`.
+/// Under a backlog the core takes the batches waiting in its queue as one group (up to
+/// 2,048 inputs, one transaction), so small batches do not mean small commits as long as a
+/// full group's worth waits behind the group committing and the one running.
+///
+/// A batch is sent early whenever the core is free, so `kafka.batch` bounds a batch only
+/// while the core is busy; its first message then waits for the batch to fill: at 512,
+/// 3.4 ms at 150,000 messages a second, where 2,048 took 13.6 ms and the run of a full
+/// batch as long again (`docs/performance.md`, *Runtime node*).
+const IN_FLIGHT_MESSAGES: usize = 6144;
 
 /// How often each assigned partition's backlog is checked (a broker round trip each).
 const LAG_CHECK: Duration = Duration::from_secs(1);
@@ -178,7 +176,11 @@ pub async fn consume(
     consumer
         .subscribe(&topics)
         .map_err(|e| format!("kafka: cannot subscribe to {topics:?}: {e}"))?;
-    let proto = section.input_format == "proto";
+    let intake = Intake {
+        proto: section.input_format == "proto",
+        per_source,
+        batch: section.batch.max(1),
+    };
     tracing::info!(
         "kafka: consuming {topics:?} from {} as group `{}`",
         section.brokers,
@@ -187,8 +189,7 @@ pub async fn consume(
     let mut sources = Sources::default();
     let result = consume_loop(
         &consumer,
-        proto,
-        per_source,
+        &intake,
         &to_core,
         &metrics,
         &mut sources,
@@ -203,12 +204,29 @@ pub async fn consume(
     result
 }
 
+/// How the consumer takes its messages in.
+struct Intake {
+    /// Messages are protobuf `cbp.v1.Event`s (else NDJSON lines).
+    proto: bool,
+    /// Per-source watermarks: the core is told of the partitions.
+    per_source: bool,
+    /// `kafka.batch`.
+    batch: usize,
+}
+
+impl Intake {
+    /// How many batches may be with the core ([`IN_FLIGHT_MESSAGES`]; at least three: one
+    /// committing, one running, one waiting).
+    fn in_flight(&self) -> usize {
+        (IN_FLIGHT_MESSAGES / self.batch).max(3)
+    }
+}
+
 /// The consumer's loop: batches to the core, offsets committed after them, and what the
 /// core should know of the partitions ([`Sources::notes`]) ahead of the batches.
 async fn consume_loop(
     consumer: &Arc<Client>,
-    proto: bool,
-    per_source: bool,
+    intake: &Intake,
     to_core: &ToCore,
     metrics: &Metrics,
     sources: &mut Sources,
@@ -217,8 +235,9 @@ async fn consume_loop(
     let mut in_flight: VecDeque<Pending> = VecDeque::new();
     // Each message's identity, zone and time are read here, as it is taken, on the
     // consumer's thread rather than the core's.
-    let mut inputs = Arrivals::with_capacity(BATCH);
-    let mut stamps = Stamps::with_capacity(BATCH);
+    let (batch, proto, per_source) = (intake.batch, intake.proto, intake.per_source);
+    let mut inputs = Arrivals::with_capacity(batch);
+    let mut stamps = Stamps::with_capacity(batch);
     let mut lag_check = tokio::time::interval(LAG_CHECK);
     lag_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut checking: Option<tokio::task::JoinHandle<Vec<Lag>>> = None;
@@ -232,9 +251,9 @@ async fn consume_loop(
         // fsync) takes as many messages as there are. Free means done running, not
         // committed: the batch runs while the one before commits (waiting for the commit as
         // well made each batch wait out two commits).
-        let full = inputs.len() >= BATCH;
+        let full = inputs.len() >= batch;
         let send = in_flight.is_empty() || full || to_core.free();
-        if !inputs.is_empty() && send && in_flight.len() < IN_FLIGHT {
+        if !inputs.is_empty() && send && in_flight.len() < intake.in_flight() {
             metrics.source("kafka", inputs.len() as u64);
             // A partition assigned is announced before its first messages reach the core
             // (only per-source watermarks read it: the assignment is not asked for else).
@@ -245,14 +264,14 @@ async fn consume_loop(
             // the core recognises. Batches commit in the order they are handed over.
             let (reply, answer) = oneshot::channel();
             let request = Request::Ingest {
-                inputs: std::mem::replace(&mut inputs, Arrivals::with_capacity(BATCH)),
+                inputs: std::mem::replace(&mut inputs, Arrivals::with_capacity(batch)),
                 records: false,
                 reply,
             };
             if core.send(request).await.is_err() {
                 return Err("kafka: the node is stopping".into());
             }
-            let batch_stamps = std::mem::replace(&mut stamps, Stamps::with_capacity(BATCH));
+            let batch_stamps = std::mem::replace(&mut stamps, Stamps::with_capacity(batch));
             in_flight.push_back((answer, sources.batch_offsets(), batch_stamps));
             continue;
         }
@@ -260,7 +279,7 @@ async fn consume_loop(
             message = messages.next(), if !full => match message {
                 Some(Ok(message)) => {
                     take(&message, proto, sources, &mut inputs, &mut stamps);
-                    take_queued(&mut messages, proto, sources, &mut inputs, &mut stamps);
+                    take_queued(&mut messages, intake, sources, &mut inputs, &mut stamps);
                 }
                 Some(Err(e)) => {
                     tracing::warn!("kafka: {e}");
@@ -629,14 +648,14 @@ fn take(
 /// consumer's task). An error is left for the `select!`'s next turn to report.
 fn take_queued<C: rdkafka::consumer::ConsumerContext>(
     messages: &mut rdkafka::consumer::MessageStream<'_, C>,
-    proto: bool,
+    intake: &Intake,
     sources: &mut Sources,
     inputs: &mut Arrivals,
     stamps: &mut Stamps,
 ) {
-    while inputs.len() < BATCH {
+    while inputs.len() < intake.batch {
         match messages.next().now_or_never() {
-            Some(Some(Ok(message))) => take(&message, proto, sources, inputs, stamps),
+            Some(Some(Ok(message))) => take(&message, intake.proto, sources, inputs, stamps),
             Some(Some(Err(e))) => {
                 tracing::warn!("kafka: {e}");
                 return;
