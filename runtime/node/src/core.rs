@@ -398,7 +398,8 @@ impl Core {
             }
             // The sinks only see committed records.
             self.finish_in_flight();
-            // Woken by a sink's progress; the timeout only guards against a missed wake-up.
+            // Woken by a sink's progress (a move since the check above left a permit, so the
+            // wait returns at once); the timeout only re-checks if no sink moves at all.
             let moved = self.shared.sink_moved.notified();
             let _ = tokio::time::timeout(Duration::from_millis(20), moved).await;
         }

@@ -37,11 +37,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// Under a backlog the core takes the batches waiting in its queue as one group (up to
 /// 2,048 inputs, one transaction), so small batches do not mean small commits as long as a
 /// full group's worth waits behind the group committing and the one running.
-///
-/// A batch is sent early whenever the core is free, so `kafka.batch` bounds a batch only
-/// while the core is busy; its first message then waits for the batch to fill: at 512,
-/// 3.4 ms at 150,000 messages a second, where 2,048 took 13.6 ms and the run of a full
-/// batch as long again (`docs/performance.md`, *Runtime node*).
 const IN_FLIGHT_MESSAGES: usize = 6144;
 
 /// How often each assigned partition's backlog is checked (a broker round trip each).
@@ -210,7 +205,10 @@ struct Intake {
     proto: bool,
     /// Per-source watermarks: the core is told of the partitions.
     per_source: bool,
-    /// `kafka.batch`.
+    /// `kafka.batch`. A batch is sent early whenever the core is free, so this bounds a
+    /// batch only while the core is busy; its first message then waits for the batch to
+    /// fill: at 512, 3.4 ms at 150,000 messages a second, where 2,048 took 13.6 ms and the
+    /// run of a full batch as long again (`docs/performance.md`, *Runtime node*).
     batch: usize,
 }
 
@@ -288,22 +286,22 @@ async fn consume_loop(
                 None => return Err("kafka: the consumer's stream ended".into()),
             },
             answer = oldest(&mut in_flight), if !in_flight.is_empty() => {
-                if let Some((_, mut offsets, stamps)) = in_flight.pop_front() {
+                // The batches answered with it (one group) share one offset commit, a
+                // broker request each.
+                let mut offsets = Offsets::new();
+                let mut next = Some(answer);
+                while let Some(answer) = next
+                    && let Some((_, batch_offsets, stamps)) = in_flight.pop_front()
+                {
                     check(answer)?;
                     observe_latency(metrics, &stamps);
-                    // The batches answered with it (one group) share its offset commit, a
-                    // broker request each.
-                    while let Some(Ok(answer)) =
-                        in_flight.front_mut().map(|(answer, _, _)| answer.try_recv())
-                    {
-                        if let Some((_, later, stamps)) = in_flight.pop_front() {
-                            check(Ok(answer))?;
-                            observe_latency(metrics, &stamps);
-                            merge_offsets(&mut offsets, &later);
-                        }
-                    }
-                    commit_offsets(consumer, &sources.offsets_list(&offsets));
+                    merge_offsets(&mut offsets, &batch_offsets);
+                    next = in_flight
+                        .front_mut()
+                        .and_then(|(answer, _, _)| answer.try_recv().ok())
+                        .map(Ok);
                 }
+                commit_offsets(consumer, &sources.offsets_list(&offsets));
             }
             // Only per-source watermarks use the backlogs (a broker round trip each).
             _ = lag_check.tick(), if per_source && checking.is_none() => {
